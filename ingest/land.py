@@ -1,0 +1,225 @@
+"""Land one export drop in DuckDB: ``raw_archive`` keeps every drop's snapshot, ``raw.records`` is the current one.
+
+The load never fails on a bad value: cells stay text, structural problems become findings that the quality
+gate acts on. It fails only when the file cannot be read as an export at all, with a message naming the file
+and line. Identifiers are removed before anything is written (see ``ingest.deidentify``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import duckdb
+import pandas as pd
+
+from ingest.deidentify import PseudonymKey, age_in_years, parse_iso_date, pseudonym
+from ingest.drops import Drop, sha256_of
+from ingest.reader import parse_records
+from ingest.structure import STRUCTURE_HINT, compare_dictionary, compare_header
+from quality.findings import Finding
+from study.definition import KEY_COLUMNS, DictionaryError, Study, parse_dictionary
+
+log = logging.getLogger(__name__)
+
+PROVENANCE_COLUMNS = ("_drop_id", "_source_row")
+PSEUDONYM_COLUMN = "mrn_pseudonym"
+AGE_COLUMN = "age_at_day0"
+
+
+@dataclass
+class LandingResult:
+    drop: Drop
+    records_sha256: str
+    dictionary_sha256: str
+    archive_table: str
+    export_rows: int
+    readable_rows: int
+    unreadable_rows: int
+    findings: list[Finding] = field(default_factory=list)
+    already_loaded: bool = False
+    pseudonym_key: str = "demo"
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def blocked(self) -> list[Finding]:
+        return [f for f in self.findings if f.action == "blocked"]
+
+
+def landed_columns(study: Study) -> list[str]:
+    """Columns of raw.records after de-identification, in export order."""
+    columns = []
+    for column in study.export_columns:
+        owner = study.column_owner.get(column)
+        if owner is not None and owner.identifier:
+            if owner.name == "mrn":
+                columns.append(PSEUDONYM_COLUMN)
+            elif owner.name == "dob":
+                columns.append(AGE_COLUMN)
+            continue
+        columns.append(column)
+    return columns
+
+
+def _archive_table(drop_id: str, records_sha256: str) -> str:
+    return "records__" + re.sub(r"[^0-9A-Za-z]+", "_", drop_id).strip("_") + "__" + records_sha256[:12]
+
+
+def _first_infusion_dates(frame: pd.DataFrame) -> dict[str, object]:
+    if "infusion_date" not in frame:
+        return {}
+    dates = frame[["record_id", "infusion_date"]].dropna()
+    dates = dates.assign(day=dates["infusion_date"].map(parse_iso_date)).dropna(subset=["day"])
+    return dates.groupby("record_id")["day"].min().to_dict()
+
+
+def _deidentify(frame: pd.DataFrame, study: Study, key: PseudonymKey, source: str) -> tuple[pd.DataFrame, list[Finding]]:
+    """Replace identifier columns in place of their values; returns findings that never carry the values."""
+    findings: list[Finding] = []
+    if "mrn" in frame:
+        frame[PSEUDONYM_COLUMN] = frame["mrn"].map(lambda v: pseudonym(v, key))
+    if "dob" in frame:
+        day0 = _first_infusion_dates(frame)
+        ages = []
+        for record_id, event, dob_text, row in zip(
+            frame["record_id"], frame["redcap_event_name"], frame["dob"], frame["_source_row"]
+        ):
+            born = parse_iso_date(dob_text)
+            if dob_text is not None and born is None:
+                findings.append(Finding(
+                    rule="dob_invalid", severity="error", category="conformance", subcategory="value",
+                    action="nulled", record_id=record_id, event=event, instrument="enrollment", field="dob",
+                    value="<redacted identifier>", source_row=int(row),
+                    message=f"{source}, row {row}: date of birth is not a valid YYYY-MM-DD date; age is unknown",
+                    hint="Correct the date of birth in REDCap (format YYYY-MM-DD).",
+                ))
+            first = day0.get(record_id)
+            ages.append(age_in_years(born, first) if born and first else None)
+        frame[AGE_COLUMN] = pd.array(ages, dtype="Int64")
+    identifiers = [c for c in frame.columns if c in study.column_owner and study.column_owner[c].identifier]
+    return frame.drop(columns=identifiers), findings
+
+
+def read_drop(drop: Drop, study: Study, key: PseudonymKey) -> tuple[pd.DataFrame, LandingResult]:
+    """Parse, check and de-identify a drop; nothing is written. Returns raw.records rows and the result."""
+    started = time.perf_counter()
+    result = LandingResult(
+        drop=drop,
+        records_sha256=sha256_of(drop.records_file),
+        dictionary_sha256=sha256_of(drop.dictionary_file),
+        archive_table="",
+        export_rows=0,
+        readable_rows=0,
+        unreadable_rows=0,
+        pseudonym_key=key.label,
+    )
+    result.archive_table = _archive_table(drop.drop_id, result.records_sha256)
+
+    dictionary_name = drop.dictionary_file.name
+    try:
+        received = parse_dictionary(drop.dictionary_file.read_text(encoding="utf-8-sig", errors="replace"), dictionary_name)
+        result.findings += compare_dictionary(study, received, dictionary_name)
+    except DictionaryError as exc:
+        result.findings.append(Finding(
+            rule="dictionary_unreadable", severity="error", category="conformance", subcategory="relational",
+            action="blocked", message=str(exc), hint=STRUCTURE_HINT,
+        ))
+
+    parsed = parse_records(drop.records_file)
+    source = parsed.source
+    result.export_rows = parsed.export_rows
+    result.readable_rows = len(parsed.rows)
+    result.unreadable_rows = len(parsed.ragged)
+    result.findings += compare_header(study, parsed.header, source)
+    width = len(parsed.header)
+    for row, n_fields in parsed.ragged:
+        result.findings.append(Finding(
+            rule="unreadable_row", severity="error", category="conformance", subcategory="relational",
+            action="quarantined", source_row=row,
+            message=f"{source}, row {row}: {n_fields} fields where the header has {width}; the row cannot be "
+                    "aligned with its columns and was not loaded",
+            hint="Look for a stray comma, quote or line break in this row in REDCap and re-export.",
+        ))
+    for row in parsed.replaced_rows:
+        result.findings.append(Finding(
+            rule="encoding_replaced", severity="warning", category="conformance", subcategory="value",
+            action="none", source_row=row,
+            message=f"{source}, row {row}: bytes that are not UTF-8 were replaced by \ufffd",
+            hint="Re-export the data as UTF-8 (REDCap's default); check special characters in this row.",
+        ))
+    result.seconds["parse"] = time.perf_counter() - started
+
+    frame = pd.DataFrame(parsed.rows, columns=parsed.header, dtype=object)
+    frame = frame.where(frame.map(lambda v: v.strip() != ""), None) if len(frame) else frame
+    frame["_source_row"] = parsed.source_rows
+    for column in study.export_columns:  # a missing column lands as NULL; the gate has a finding for it
+        if column not in frame:
+            frame[column] = None
+    frame, dob_findings = _deidentify(frame, study, key, source)
+    result.findings += dob_findings
+    frame["_drop_id"] = drop.drop_id
+    frame = frame[list(PROVENANCE_COLUMNS) + landed_columns(study)]
+    result.seconds["deidentify"] = time.perf_counter() - started - result.seconds["parse"]
+    return frame, result
+
+
+def land_drop(conn: duckdb.DuckDBPyConnection, drop: Drop, study: Study, key: PseudonymKey,
+              code_version: str = "") -> LandingResult:
+    """Read a drop and make it the current raw snapshot. Reloading the same files writes nothing."""
+    frame, result = read_drop(drop, study, key)
+    started = time.perf_counter()
+    conn.execute("create schema if not exists raw")
+    conn.execute("create schema if not exists raw_archive")
+    conn.execute("""
+        create table if not exists raw.drops (
+            drop_id varchar, records_file varchar, records_sha256 varchar, dictionary_file varchar,
+            dictionary_sha256 varchar, export_datetime timestamp, export_rows integer, readable_rows integer,
+            unreadable_rows integer, archive_table varchar, pseudonym_key varchar, code_version varchar,
+            loaded_at timestamp, primary key (drop_id, records_sha256))
+    """)
+    known = conn.execute(
+        "select count(*) from raw.drops where drop_id = ? and records_sha256 = ? and dictionary_sha256 = ?",
+        [drop.drop_id, result.records_sha256, result.dictionary_sha256],
+    ).fetchall()[0][0]
+    exists = conn.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw_archive' and table_name = ?",
+        [result.archive_table],
+    ).fetchall()[0][0]
+    result.already_loaded = bool(known and exists)
+    if not result.already_loaded:
+        select = ", ".join(
+            f'cast("{c}" as {"integer" if c in ("_source_row", AGE_COLUMN) else "varchar"}) as "{c}"'
+            for c in frame.columns
+        )
+        conn.register("landing_frame", frame)
+        try:
+            conn.execute(f'create or replace table raw_archive."{result.archive_table}" as select {select} from landing_frame')
+        finally:
+            conn.unregister("landing_frame")
+        conn.execute("delete from raw.drops where drop_id = ? and records_sha256 = ?", [drop.drop_id, result.records_sha256])
+        conn.execute(
+            "insert into raw.drops values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [drop.drop_id, drop.records_file.name, result.records_sha256, drop.dictionary_file.name,
+             result.dictionary_sha256, drop.export_datetime, result.export_rows, result.readable_rows,
+             result.unreadable_rows, result.archive_table, result.pseudonym_key, code_version,
+             datetime.now(timezone.utc).replace(tzinfo=None)],
+        )
+    current = conn.execute(
+        "select sql from duckdb_views() where schema_name = 'raw' and view_name = 'records'"
+    ).fetchall()
+    if not current or result.archive_table not in current[0][0]:
+        conn.execute(f'create or replace view raw.records as select * from raw_archive."{result.archive_table}"')
+        conn.execute(
+            "create or replace view raw.current_drop as select * from raw.drops where archive_table = "
+            f"'{result.archive_table}'"
+        )
+    result.seconds["write"] = time.perf_counter() - started
+    log.info(
+        "drop %s: %d export rows, %d loaded to raw, %d unreadable, %d findings (%s)",
+        drop.drop_id, result.export_rows, result.readable_rows, result.unreadable_rows, len(result.findings),
+        "already loaded, nothing written" if result.already_loaded else f"written to raw_archive.{result.archive_table}",
+    )
+    return result

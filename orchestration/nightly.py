@@ -1,0 +1,48 @@
+"""``make run``: run the nightly job once, now, on the Dagster instance in SSC_HOME (the UI shows the run).
+
+Exits 0 when everything was published, 1 when the run failed or stopped at a quality gate, naming what failed.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import dagster as dg
+
+from orchestration.definitions import defs
+from orchestration.settings import load_settings
+
+
+def main() -> int:
+    settings = load_settings()
+    started = time.perf_counter()
+    print(f"nightly: inbox {settings.inbox}\nnightly: state {settings.home}", flush=True)
+    instance = dg.DagsterInstance.get()
+    result = defs.get_job_def("nightly").execute_in_process(instance=instance, raise_on_error=False)
+    seconds = time.perf_counter() - started
+
+    failed_checks = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
+    ]
+    for check in failed_checks:
+        level = "BLOCKED" if check.severity == dg.AssetCheckSeverity.ERROR else "warning"
+        description = check.description or ""
+        print(f"nightly: {level}: check {check.check_name} on {check.asset_key.to_user_string()} {description}")
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.step_failure_data.error
+            message = error.message.strip().splitlines()[0] if error else ""
+            print(f"nightly: step {event.step_key} failed: {message}")
+    status = "succeeded" if result.success else "FAILED"
+    print(f"nightly: run {result.run_id} {status} in {seconds:.1f} s")
+    if result.success:
+        print(f"nightly: {settings.reports / 'report.html'}\nnightly: {settings.reports / 'outcomes.json'}")
+    print(f"nightly: steward worklist {settings.reports / 'steward.html'}")
+    return 0 if result.success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

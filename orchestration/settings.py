@@ -1,0 +1,64 @@
+"""Where things are, from the environment: ``SSC_INBOX`` (drops come from here) and ``SSC_HOME`` (all state).
+
+Every path is made absolute here, once: dbt-duckdb would resolve a relative warehouse path from dbt_project/.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+DEFAULT_INBOX = REPO_ROOT / "demo" / "inbox"
+DEFAULT_HOME = REPO_ROOT / ".ssc_home"
+
+# No network at run time: nothing may phone home.
+for variable, value in {
+    "DAGSTER_DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "1",
+    "GX_ANALYTICS_ENABLED": "False",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+}.items():
+    os.environ.setdefault(variable, value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    inbox: Path
+    home: Path
+    max_quarantine_share: float
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def data_docs(self) -> Path:
+        return self.home / "data_docs"
+
+    @property
+    def gx_project(self) -> Path:
+        return self.home / "gx"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+
+def load_settings(environ=os.environ) -> Settings:
+    home = Path(environ.get("SSC_HOME") or DEFAULT_HOME).expanduser().resolve()
+    inbox = Path(environ.get("SSC_INBOX") or DEFAULT_INBOX).expanduser().resolve()
+    share = float(environ.get("SSC_MAX_QUARANTINE_SHARE", "0.05"))
+    return Settings(inbox=inbox, home=home, max_quarantine_share=share)
+
+
+def export_for_dbt(settings: Settings) -> None:
+    """dbt reads the warehouse path from the environment (see dbt_project/profiles.yml)."""
+    os.environ["SSC_WAREHOUSE"] = str(settings.warehouse)
+    os.environ.setdefault("DBT_LOG_PATH", str(settings.logs / "dbt"))

@@ -1,0 +1,71 @@
+"""The ``quality`` schema of the warehouse: findings, quarantine and reconciliation tables.
+
+Each stage replaces its own table for the current drop; ``quality.findings`` is their union, which the
+analysis layer (dbt) and the steward report read.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from quality.findings import FINDING_COLUMNS, FINDING_SQL_TYPES
+
+STAGE_TABLES = {
+    "ingest": "quality.ingest_findings",
+    "conformance": "quality.conformance_findings",
+    "plausibility": "quality.plausibility_findings",
+}
+QUARANTINE_COLUMNS = {"source_row": "INTEGER", "record_id": "VARCHAR", "event": "VARCHAR", "rule": "VARCHAR",
+                      "message": "VARCHAR"}
+RECONCILIATION_COLUMNS = {"drop_id": "VARCHAR", "instrument": "VARCHAR", "export_rows": "INTEGER",
+                          "loaded_rows": "INTEGER", "quarantined_rows": "INTEGER"}
+
+
+def _replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
+    conn.execute("create schema if not exists quality")
+    columns = ", ".join(f'"{c}" {t}' for c, t in types.items())
+    conn.execute(f"create or replace table {table} ({columns})")
+    if len(frame):
+        conn.register("quality_frame", frame[list(types)])
+        try:
+            select = ", ".join(f'cast("{c}" as {t})' for c, t in types.items())
+            conn.execute(f"insert into {table} select {select} from quality_frame")
+        finally:
+            conn.unregister("quality_frame")
+
+
+def write_findings(conn: duckdb.DuckDBPyConnection, stage: str, findings: pd.DataFrame, drop_id: str) -> int:
+    frame = findings.reindex(columns=list(FINDING_COLUMNS)).astype(object)
+    frame = frame.where(frame.notna(), None)
+    frame.insert(0, "stage", stage)
+    frame.insert(0, "drop_id", drop_id)
+    _replace_table(conn, STAGE_TABLES[stage], frame, FINDING_SQL_TYPES)
+    return len(frame)
+
+
+def write_quarantine(conn: duckdb.DuckDBPyConnection, quarantine: pd.DataFrame) -> None:
+    frame = quarantine.rename(columns={"_source_row": "source_row"}).reindex(columns=list(QUARANTINE_COLUMNS))
+    _replace_table(conn, "quality.quarantine", frame.astype(object).where(frame.notna(), None), QUARANTINE_COLUMNS)
+
+
+def combine_findings(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """``quality.findings`` = every stage's findings of the current drop; returns them."""
+    present = {
+        f"{schema}.{name}"
+        for schema, name in conn.execute(
+            "select table_schema, table_name from information_schema.tables where table_schema = 'quality'"
+        ).fetchall()
+    }
+    parts = [f"select * from {t}" for t in STAGE_TABLES.values() if t in present]
+    empty = pd.DataFrame(columns=list(FINDING_SQL_TYPES))
+    if parts:
+        frame = conn.execute(" union all ".join(parts)).df()
+    else:
+        frame = empty
+    _replace_table(conn, "quality.findings", frame.astype(object).where(frame.notna(), None), FINDING_SQL_TYPES)
+    return conn.execute("select * from quality.findings order by source_row nulls first, record_id").df()
+
+
+def write_reconciliation(conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
+    _replace_table(conn, "quality.reconciliation", frame, RECONCILIATION_COLUMNS)
