@@ -1,0 +1,110 @@
+"""Small shared helpers of the analysis package: JSON-able scalars, window order, analysed values."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+#: tolerance for the plan's boundaries (±5 points, 25 %, 10 mmHg) on floating-point differences
+EPS = 1e-9
+
+_FALLBACK_ORDER = ("baseline", "month_1", "month_3", "month_6", "month_12", "month_24", "month_36",
+                   "month_48", "month_60")
+
+
+@lru_cache(maxsize=1)
+def timepoint_order() -> tuple[str, ...]:
+    """Window names in window order (from the study's windows seed; the plan's defaults if unreadable)."""
+    try:
+        from study.windows import load_windows
+
+        return tuple(w.timepoint for w in sorted(load_windows(), key=lambda w: w.order))
+    except Exception:  # pragma: no cover - the seed is part of the repo
+        return _FALLBACK_ORDER
+
+
+def sort_timepoints(timepoints: Iterable[str]) -> list[str]:
+    """Distinct timepoints in window order; names outside the windows last, alphabetically."""
+    order = {tp: i for i, tp in enumerate(timepoint_order())}
+    distinct = {tp for tp in timepoints if tp is not None and not (isinstance(tp, float) and math.isnan(tp))}
+    return sorted(distinct, key=lambda tp: (order.get(tp, len(order)), str(tp)))
+
+
+def fnum(x: Any) -> float | None:
+    """A plain float, or None for None / NaN / ±inf / pd.NA."""
+    if x is None or x is pd.NA or x is pd.NaT:
+        return None
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def inum(x: Any) -> int | None:
+    value = fnum(x)
+    return None if value is None else int(round(value))
+
+
+def num(series: pd.Series) -> pd.Series:
+    """Numeric float64 (NaN for null or unparseable), whatever the nullable dtype it arrived in."""
+    return pd.to_numeric(series, errors="coerce").astype("float64")
+
+
+def truthy(series: pd.Series) -> pd.Series:
+    """Boolean mask that is True only where the value is True (nulls count as False)."""
+    return series.map(lambda v: bool(v) if v is not None and not (isinstance(v, float) and math.isnan(v))
+                      and v is not pd.NA else False).astype(bool)
+
+
+def describe(values: Iterable[Any]) -> dict[str, float | int | None]:
+    """n, mean, sample SD (None when n < 2) and median of the non-null values."""
+    arr = np.asarray([v for v in (fnum(x) for x in values) if v is not None], dtype=float)
+    n = int(arr.size)
+    return {
+        "n": n,
+        "mean": fnum(arr.mean()) if n else None,
+        "sd": fnum(arr.std(ddof=1)) if n >= 2 else None,
+        "median": fnum(np.median(arr)) if n else None,
+    }
+
+
+def analysed_values(adbds: pd.DataFrame, param: str, *, instrument: str | None = None) -> pd.DataFrame:
+    """Analysed, non-null rows of one parameter with a timepoint: record_id, timepoint, value, study_day,
+    source_row. One row per patient and timepoint (defensively: the later assessment if the mart ever held two)."""
+    cols = ["record_id", "timepoint", "value", "study_day", "source_row"]
+    if adbds is None or adbds.empty:
+        return pd.DataFrame(columns=cols)
+    rows = adbds[(adbds["param"] == param) & truthy(adbds["analysed"])]
+    if instrument is not None:
+        rows = rows[rows["instrument"] == instrument]
+    rows = rows[rows["timepoint"].notna()].copy()
+    rows["value"] = num(rows["value"])
+    rows = rows[rows["value"].notna()]
+    for col in ("study_day", "source_row"):
+        rows[col] = num(rows[col]) if col in rows else np.nan
+    rows = rows.sort_values(["record_id", "timepoint", "study_day", "source_row"], na_position="first")
+    rows = rows.drop_duplicates(["record_id", "timepoint"], keep="last")
+    return rows[cols].reset_index(drop=True)
+
+
+def paired_with_baseline(adbds: pd.DataFrame, param: str) -> pd.DataFrame:
+    """Post-baseline analysed values joined to the patient's analysed baseline value:
+    record_id, timepoint, value, baseline, change (value − baseline)."""
+    values = analysed_values(adbds, param)
+    base = values[values["timepoint"] == "baseline"][["record_id", "value"]].rename(columns={"value": "baseline"})
+    post = values[values["timepoint"] != "baseline"]
+    paired = post.merge(base, on="record_id", how="inner")
+    paired["change"] = paired["value"] - paired["baseline"]
+    return paired.reset_index(drop=True)
+
+
+def population(adsl: pd.DataFrame, flag: str) -> list:
+    """record_ids of adsl where the BOOLEAN ``flag`` is True."""
+    if adsl is None or adsl.empty:
+        return []
+    return adsl.loc[truthy(adsl[flag]), "record_id"].tolist()

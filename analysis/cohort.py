@@ -1,0 +1,40 @@
+"""Cohort flow: enrolled → infused → assessed per timepoint; deaths, losses, follow-up."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis._common import num, sort_timepoints, truthy
+from analysis.survival import median_follow_up
+
+
+def cohort_flow(adsl: pd.DataFrame, adbds: pd.DataFrame, adtte: pd.DataFrame, enrolled: int | None = None) -> dict:
+    """{enrolled (given; None if unknown), infused (adsl rows), assessed_by_timepoint: [{timepoint, n_any,
+    n_mrss}], deaths (adtte events), lost_to_follow_up (adsl flag), median_follow_up_years (reverse
+    Kaplan–Meier), median_follow_up_method, median_observation_years (simple median of adtte time_years)}.
+
+    n_any = patients with at least one analysed, non-null value of any parameter at the timepoint;
+    n_mrss = patients with an analysed, non-null mrss_total there.
+    """
+    assessed = []
+    if adbds is not None and not adbds.empty:
+        rows = adbds[truthy(adbds["analysed"]) & adbds["timepoint"].notna()
+                     & num(adbds["value"]).notna()]
+        for tp in sort_timepoints(rows["timepoint"]):
+            at = rows[rows["timepoint"] == tp]
+            assessed.append({"timepoint": tp, "n_any": int(at["record_id"].nunique()),
+                             "n_mrss": int(at.loc[at["param"] == "mrss_total", "record_id"].nunique())})
+    follow = median_follow_up(adtte)
+    deaths = 0
+    if adtte is not None and not adtte.empty:
+        deaths = int((num(adtte["event"]) == 1).sum())
+    return {
+        "enrolled": None if enrolled is None else int(enrolled),
+        "infused": int(len(adsl)) if adsl is not None else 0,
+        "assessed_by_timepoint": assessed,
+        "deaths": deaths,
+        "lost_to_follow_up": int(truthy(adsl["lost_to_follow_up"]).sum()) if adsl is not None and len(adsl) else 0,
+        "median_follow_up_years": follow["reverse_km_years"],
+        "median_follow_up_method": "reverse Kaplan-Meier",
+        "median_observation_years": follow["simple_median_years"],
+    }

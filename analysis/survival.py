@@ -1,0 +1,115 @@
+"""Overall survival: Kaplan–Meier with the log(−log) (exponential Greenwood) 95% CI, as the plan asks."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+
+from analysis._common import fnum, num
+
+YEARS = (1, 3, 5)
+
+
+def _os_rows(adtte: pd.DataFrame) -> pd.DataFrame:
+    """OS rows with a usable time: time_years (float), event (0/1)."""
+    if adtte is None or adtte.empty:
+        return pd.DataFrame({"time_years": pd.Series(dtype=float), "event": pd.Series(dtype=int)})
+    rows = adtte
+    if "param" in rows:
+        rows = rows[rows["param"].isna() | (rows["param"] == "OS")]
+    out = pd.DataFrame({
+        "time_years": num(rows["time_years"]),
+        "event": num(rows["event"]).fillna(0).astype(int),
+    })
+    return out[out["time_years"].notna()].reset_index(drop=True)
+
+
+def _fit(rows: pd.DataFrame, *, reverse: bool = False) -> KaplanMeierFitter:
+    events = 1 - rows["event"] if reverse else rows["event"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return KaplanMeierFitter(alpha=0.05).fit(rows["time_years"], event_observed=events)
+
+
+def _step_at(frame: pd.DataFrame, t: float) -> pd.Series:
+    """The row of a step function (indexed by time) in force at t, events at exactly t included."""
+    return frame.loc[frame.index <= t].iloc[-1]
+
+
+def overall_survival(adtte: pd.DataFrame, years: Iterable[float] = YEARS) -> dict:
+    """n, deaths, median (None if not reached) and S(t) with its 95% CI and the number at risk at 1, 3, 5 years.
+
+    S(t) is the KM step function at t (a death at exactly t counts). Beyond the last observed time the
+    estimate is undefined unless the curve has reached 0: then survival and CI are None.
+    """
+    rows = _os_rows(adtte)
+    n = int(len(rows))
+    deaths = int(rows["event"].sum())
+    result: dict = {"n": n, "deaths": deaths, "median_years": None, "estimates": []}
+    if n == 0:
+        result["estimates"] = [{"year": _year(t), "survival": None, "ci_lower": None, "ci_upper": None,
+                                "at_risk": 0} for t in years]
+        return result
+    kmf = _fit(rows)
+    result["median_years"] = fnum(kmf.median_survival_time_)
+    sf, ci = kmf.survival_function_, kmf.confidence_interval_
+    t_max = float(rows["time_years"].max())
+    for t in years:
+        s = float(_step_at(sf, t).iloc[0])
+        lo, hi = (float(v) for v in _step_at(ci, t).iloc[:2])
+        if t > t_max and s > 0:
+            s_out, lo, hi = None, None, None
+        else:
+            s_out = fnum(s)
+        result["estimates"].append({
+            "year": _year(t), "survival": s_out, "ci_lower": fnum(lo), "ci_upper": fnum(hi),
+            "at_risk": int((rows["time_years"] >= t).sum()),
+        })
+    return result
+
+
+def _year(t: float) -> int | float:
+    return int(t) if float(t).is_integer() else float(t)
+
+
+def km_curve(adtte: pd.DataFrame) -> pd.DataFrame:
+    """The KM step function for plotting: time_years, survival, ci_lower, ci_upper (one row per distinct time,
+    starting at 0 with S = 1)."""
+    rows = _os_rows(adtte)
+    if rows.empty:
+        return pd.DataFrame(columns=["time_years", "survival", "ci_lower", "ci_upper"])
+    kmf = _fit(rows)
+    ci = kmf.confidence_interval_
+    return pd.DataFrame({
+        "time_years": kmf.survival_function_.index.to_numpy(dtype=float),
+        "survival": kmf.survival_function_.iloc[:, 0].to_numpy(dtype=float),
+        "ci_lower": ci.iloc[:, 0].to_numpy(dtype=float),
+        "ci_upper": ci.iloc[:, 1].to_numpy(dtype=float),
+    })
+
+
+def at_risk_table(adtte: pd.DataFrame, years: Iterable[float] = (0, 1, 2, 3, 4, 5)) -> pd.DataFrame:
+    """Number at risk (time ≥ t) and cumulative deaths (event with time ≤ t) at each t, for under the plot."""
+    rows = _os_rows(adtte)
+    years = list(years)
+    return pd.DataFrame({
+        "year": years,
+        "at_risk": [int((rows["time_years"] >= t).sum()) for t in years],
+        "deaths": [int(((rows["time_years"] <= t) & (rows["event"] == 1)).sum()) for t in years],
+    })
+
+
+def median_follow_up(adtte: pd.DataFrame) -> dict:
+    """Median follow-up by the reverse Kaplan–Meier method (censoring as the event; deaths censored), and the
+    simple median of the observation times, in years."""
+    rows = _os_rows(adtte)
+    if rows.empty:
+        return {"reverse_km_years": None, "simple_median_years": None}
+    return {
+        "reverse_km_years": fnum(_fit(rows, reverse=True).median_survival_time_),
+        "simple_median_years": fnum(np.median(rows["time_years"])),
+    }
