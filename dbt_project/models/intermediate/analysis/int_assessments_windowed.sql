@@ -1,5 +1,6 @@
 -- Analysable assessments in their analysis window. Per patient, instrument and window the analysed one is
--- the closest to the target day; a tie goes to the later one (then to the later export row).
+-- the closest to the target day among those with a usable value (an assessment whose every value was nulled
+-- or not analysable does not compete); a tie goes to the later one (then to the later export row).
 with analysable as (
     select timeline.*
     from {{ ref('int_assessment_timeline') }} as timeline
@@ -13,17 +14,28 @@ with analysable as (
       )
 ),
 
+valued as (
+    select distinct source_row, instrument from {{ ref('int_measures_long') }} where value is not null
+),
+
 windowed as (
-    select analysable.*, windows.timepoint, windows.window_order, windows.target_day
+    select
+        analysable.*,
+        windows.timepoint,
+        windows.window_order,
+        windows.target_day,
+        valued.source_row is not null as has_value
     from analysable
     left join {{ ref('analysis_windows') }} as windows
         on analysable.study_day between windows.min_day and windows.max_day
+    left join valued
+        on valued.source_row = analysable.source_row and valued.instrument = analysable.instrument
 )
 
 select
     *,
-    timepoint is not null and row_number() over (
-        partition by record_id, instrument, timepoint
+    timepoint is not null and has_value and row_number() over (
+        partition by record_id, instrument, timepoint, has_value
         order by abs(study_day - target_day), study_day desc, source_row desc
     ) = 1 as analysed
 from windowed
