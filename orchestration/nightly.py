@@ -34,6 +34,8 @@ def main() -> int:
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.step_failure_data.error
+            while error is not None and error.cause is not None and "DagsterExecutionStepExecutionError" in error.cls_name:
+                error = error.cause  # the user code's exception, not Dagster's wrapper
             message = error.message.strip().splitlines()[0] if error else ""
             print(f"nightly: step {event.step_key} failed: {message}")
     status = "succeeded" if result.success else "FAILED"

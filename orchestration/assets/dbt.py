@@ -6,7 +6,6 @@ Keys are ``<layer>/<model>`` and groups are the layers, so the asset graph reads
 marts -> outcomes. dbt sources map onto the Python assets that write them.
 """
 
-from __future__ import annotations
 
 from typing import Any, Mapping
 
@@ -59,13 +58,13 @@ ANALYSIS_SELECT = "intermediate.analysis marts"
 @dbt_assets(manifest=dbt_project.manifest_path, select=TIMELINE_SELECT, dagster_dbt_translator=translator,
             name="dbt_staging_and_timeline", pool="warehouse")
 def dbt_staging_and_timeline(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(["build", "--indirect-selection", "buildable"], context=context).stream()
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, select=ANALYSIS_SELECT, dagster_dbt_translator=translator,
             name="dbt_analysis_and_marts", pool="warehouse")
 def dbt_analysis_and_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(["build", "--indirect-selection", "buildable"], context=context).stream()
 
 
 def mart_key(name: str) -> dg.AssetKey:

@@ -1,6 +1,5 @@
 """inbox -> raw: pick the newest export drop, de-identify it and land it in DuckDB with its provenance."""
 
-from __future__ import annotations
 
 import time
 

@@ -1,0 +1,111 @@
+"""marts -> outcomes: one asset per outcome of the analysis plan, each a pure function of the marts.
+
+The statistics live in ``analysis/``; an asset only reads the marts it needs (read-only), calls the function
+and shows the result as a markdown table in the Dagster UI.
+"""
+
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import dagster as dg
+
+from analysis.adverse_events import adverse_events
+from analysis.cohort import cohort_flow
+from analysis.continuous import haq_di_outcome, mrss_outcome
+from analysis.hrct import hrct_ild
+from analysis.lung_function import lung_function
+from analysis.mixed_model import mrss_mixed_model
+from analysis.outcomes import assert_jsonable
+from analysis.pah import pah
+from analysis.responders import mrss_responders
+from analysis.survival import overall_survival
+from analysis.table1 import table1
+from analysis.vascular import vascular
+from orchestration.assets.dbt import mart_key
+from orchestration.markdown import outcome_markdown
+from orchestration.resources import Warehouse
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    function: Callable[..., dict | list]
+    marts: tuple[str, ...]  # passed to the function in this order
+    description: str
+    in_contract: bool = True  # a key of outcomes.json fixed by the contract
+
+
+OUTCOMES = (
+    Outcome("overall_survival", overall_survival, ("adtte",),
+            "Kaplan–Meier overall survival from day 0, 95% CI by log(−log), S(t) at 1, 3 and 5 years."),
+    Outcome("mrss", mrss_outcome, ("adbds",),
+            "mRSS by timepoint and change from baseline (paired t-test and Wilcoxon signed-rank)."),
+    Outcome("hrct_ild", hrct_ild, ("adsl", "adbds"),
+            "HRCT in ILD: category of the latest follow-up scan (recorded, or derived from extent change)."),
+    Outcome("pah", pah, ("adsl", "adbds", "adtte"),
+            "PAH on echo at 5 years: stable, worsened (PASP rise ≥ 10 mmHg or death ≤ 5 y), not evaluable."),
+    Outcome("haq_di", haq_di_outcome, ("adbds",), "HAQ-DI by timepoint."),
+    Outcome("vascular", vascular, ("adbds",),
+            "Raynaud's Condition Score, active digital ulcers and Medsger peripheral vascular severity."),
+    Outcome("adverse_events", adverse_events, ("adae", "adex", "adtte"),
+            "Adverse events by grade, seriousness and relation; infusion reactions; events per 100 patient-years."),
+    Outcome("table1", table1, ("adsl",), "Baseline characteristics (Table 1).", in_contract=False),
+    Outcome("mrss_mixed_model", mrss_mixed_model, ("adbds",),
+            "Linear mixed model of mRSS over time (random intercept per patient), every assessment.",
+            in_contract=False),
+    Outcome("mrss_responders", mrss_responders, ("adbds",),
+            "mRSS responders at 1, 3 and 5 years (fall > 5 points and ≥ 25%; progression the mirror).",
+            in_contract=False),
+    Outcome("lung_function", lung_function, ("adsl", "adbds"),
+            "FVC and DLCO trajectories and ILD progression (FVC ≥ 10%, or 5–9% with DLCO ≥ 15%).",
+            in_contract=False),
+)
+
+
+def outcome_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["outcomes", name])
+
+
+def _build(outcome: Outcome) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=outcome_key(outcome.name),
+        group_name="outcomes",
+        deps=[mart_key(m) for m in outcome.marts],
+        description=outcome.description,
+        kinds={"python"},
+    )
+    def _outcome(context: dg.AssetExecutionContext, warehouse: Warehouse):  # a dict or a list of rows
+        started = time.perf_counter()
+        marts = warehouse.read_tables(*(f"marts.{m}" for m in outcome.marts))
+        result = assert_jsonable(outcome.function(*(marts[m] for m in outcome.marts)))
+        seconds = time.perf_counter() - started
+        context.log.info(f"{outcome.name} computed in {seconds:.2f} s")
+        context.add_output_metadata({"result": dg.MetadataValue.md(outcome_markdown(result)),
+                                     "seconds": round(seconds, 3)})
+        return result
+
+    return _outcome
+
+
+outcome_assets = [_build(o) for o in OUTCOMES]
+
+
+@dg.asset(
+    key=outcome_key("cohort_flow"),
+    group_name="outcomes",
+    deps=[mart_key("adsl"), mart_key("adbds"), mart_key("adtte"), dg.AssetKey(["raw", "records"])],
+    description="Cohort flow: enrolled, infused, assessed at each timepoint, deaths, lost to follow-up.",
+    kinds={"python"},
+)
+def cohort_flow_outcome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dict:
+    with warehouse.connect(read_only=True) as conn:
+        marts = {t: conn.execute(f"select * from marts.{t}").df() for t in ("adsl", "adbds", "adtte")}
+        # enrolled: records with an enrollment date in the export, whether or not they could be placed
+        enrolled = conn.execute(
+            "select count(distinct record_id) from raw.records where record_id is not null and enrollment_date is not null"
+        ).fetchall()[0][0]
+    result = assert_jsonable(cohort_flow(marts["adsl"], marts["adbds"], marts["adtte"], int(enrolled)))
+    context.add_output_metadata({"result": dg.MetadataValue.md(outcome_markdown(result))})
+    return result
