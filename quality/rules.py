@@ -1,0 +1,268 @@
+"""The catalog of every data-quality rule the pipeline applies, whichever stage applies it.
+
+Each rule has an id (the ``rule`` column of ``quality.findings``), a Kahn et al. (2016) category and
+subcategory, a default severity and action, a description (for the README and the steward report) and a hint:
+what the data steward should do in REDCap. The expectation suites copy these into each expectation's
+``meta``, so GX Data Docs and the findings carry the same words.
+
+Kahn categories: *conformance* (value: format, codes, ranges of the dictionary; relational: keys, events,
+structure; computational: derived values agree with their inputs), *completeness* (a value or a record that
+should be there is not), *plausibility* (uniqueness, atemporal: values believable, temporal: dates in a
+believable order).
+
+Stages: ``ingest`` (the lead's reader of the export drop), ``conformance`` (raw.records, dictionary-driven
+suites and placement rules), ``plausibility`` (after staging, on the timeline), ``marts`` (critical,
+blocking expectations on the marts).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from quality.findings import ACTIONS, CATEGORIES, SEVERITIES
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule: str
+    stage: str
+    category: str
+    subcategory: str | None
+    severity: str
+    action: str
+    description: str
+    hint: str
+
+    def __post_init__(self):
+        assert self.category in CATEGORIES, self
+        assert self.severity in SEVERITIES, self
+        assert self.action in ACTIONS, self
+
+
+_RULES = (
+    # ---- ingest (emitted by the lead's ingest; catalogued here) -------------------------------------------
+    Rule("dictionary_field_missing", "ingest", "conformance", "relational", "error", "none",
+         "A field of the study definition is missing from the data dictionary that came with the drop.",
+         "Restore the field in the REDCap project (Designer) or agree a study-definition change with the lead."),
+    Rule("dictionary_field_retyped", "ingest", "conformance", "relational", "error", "none",
+         "A field's type, validation, range or choices differ between the drop's dictionary and the study "
+         "definition.",
+         "Undo the change in the REDCap Designer, or have the study definition updated before the next export."),
+    Rule("dictionary_field_unexpected", "ingest", "conformance", "relational", "warning", "none",
+         "The drop's dictionary has a field the study definition does not know; its data are not loaded.",
+         "Tell the data manager; the field is ignored until the study definition includes it."),
+    Rule("records_column_missing", "ingest", "conformance", "relational", "error", "none",
+         "An export column of the study is missing from the records file; it is loaded as empty.",
+         "Re-export with all instruments and fields selected (full export, raw values)."),
+    Rule("records_column_unexpected", "ingest", "conformance", "relational", "warning", "none",
+         "The records file has a column the study does not define; it is ignored.",
+         "Check the export settings (raw data, no extra fields) or the project's Designer."),
+    Rule("unreadable_row", "ingest", "conformance", "relational", "error", "quarantined",
+         "A row of the records file has a different number of cells than the header (ragged row); it is not "
+         "loaded.",
+         "Re-export the project; if it recurs, look for line breaks or stray quotes in free-text fields of "
+         "that record."),
+    Rule("encoding_replaced", "ingest", "conformance", "value", "warning", "none",
+         "Bytes that are not valid UTF-8 were replaced while reading the records file.",
+         "Fix the special characters of the named record in REDCap (retype accented letters)."),
+    Rule("dob_invalid", "ingest", "conformance", "value", "error", "nulled",
+         "The date of birth is not a valid date, so the age at day 0 cannot be computed (the value itself is "
+         "never shown).",
+         "Correct the date of birth on the enrollment form (YYYY-MM-DD)."),
+    # ---- conformance on raw.records: values against the dictionary -----------------------------------------
+    Rule("date_format", "conformance", "conformance", "value", "error", "nulled",
+         "A date field does not hold a valid ISO date (YYYY-MM-DD); impossible dates such as 2021-02-30 fail.",
+         "Enter the date as YYYY-MM-DD and check that the day exists."),
+    Rule("number_format", "conformance", "conformance", "value", "error", "nulled",
+         "A number field does not hold a number.",
+         "Enter a plain number with a decimal point (no units, no text)."),
+    Rule("integer_format", "conformance", "conformance", "value", "error", "nulled",
+         "An integer field does not hold a whole number.",
+         "Enter a whole number (no decimals, no units)."),
+    Rule("choice_code_invalid", "conformance", "conformance", "value", "error", "nulled",
+         "A radio, dropdown or yes/no field holds a code that is not one of the dictionary's choices.",
+         "Select one of the listed options on the form."),
+    Rule("checkbox_value_invalid", "conformance", "conformance", "value", "error", "nulled",
+         "A checkbox choice column holds something other than 0 or 1.",
+         "Re-tick or untick the option on the form (the export must show 0 or 1)."),
+    Rule("value_out_of_range", "conformance", "conformance", "value", "error", "nulled",
+         "A number lies outside the dictionary's validation minimum/maximum.",
+         "Check the source document and correct the value (often a typo or a unit error)."),
+    Rule("calc_mismatch", "conformance", "conformance", "computational", "error", "excluded",
+         "mRSS: the 17 sites are all filled and the total is filled, but the total is not their sum; per the "
+         "analysis plan the assessment is reported and not analysed.",
+         "Check the 17 site scores against the source and let REDCap recalculate the total (or correct the "
+         "retrospective total)."),
+    # ---- conformance on raw.records: placement (rows that cannot be placed are quarantined) -----------------
+    Rule("record_id_missing", "conformance", "conformance", "relational", "error", "quarantined",
+         "The row has no record id, so it cannot be attached to a patient; it is not loaded.",
+         "Find the row in the export (source row) and delete it or assign it to its record in REDCap."),
+    Rule("event_unknown", "conformance", "conformance", "relational", "error", "quarantined",
+         "The row's redcap_event_name is blank or not an event of the study; it is not loaded.",
+         "Move the data to a defined event (or have the event added to the study definition)."),
+    Rule("repeat_instrument_unknown", "conformance", "conformance", "relational", "error", "quarantined",
+         "The row's redcap_repeat_instrument is not an instrument the study defines as repeating; it is not "
+         "loaded.",
+         "Check the project's repeating-instrument settings; re-enter the data on the right form."),
+    Rule("repeat_instance_invalid", "conformance", "conformance", "relational", "error", "quarantined",
+         "redcap_repeat_instance is not a positive whole number, or is blank on a repeating-instrument row; "
+         "the row cannot be keyed and is not loaded.",
+         "Re-export; if it recurs, tell the data manager (the project's repeat settings may have changed)."),
+    Rule("form_not_designated_for_event", "conformance", "conformance", "relational", "warning", "none",
+         "A form has data at an event where the study does not designate it (form-event mapping); the data are "
+         "kept.",
+         "Check the event: move the form's data to the designated event, or confirm it is intended."),
+    # ---- completeness ----------------------------------------------------------------------------------------
+    Rule("required_missing", "conformance", "completeness", "atemporal", "warning", "none",
+         "A field the dictionary marks as required is empty on an assessment of its form.",
+         "Complete the field from the source document, or mark it as unknown if it was not collected."),
+    Rule("assessment_date_missing", "conformance", "completeness", "atemporal", "error", "excluded",
+         "The assessment has data but no date, so it cannot be placed in time and is not analysed.",
+         "Enter the date of the assessment."),
+    Rule("anchor_date_missing", "conformance", "completeness", "atemporal", "error", "none",
+         "A patient-level form (enrollment, vital status) has data but no date; the form is kept, the "
+         "dates derived from it are unknown.",
+         "Enter the date (enrollment date / date of last contact)."),
+    Rule("record_without_enrollment", "conformance", "completeness", "relational", "error", "quarantined",
+         "The record has no enrollment assessment, so the patient cannot be placed; all its rows are not "
+         "loaded.",
+         "Complete the enrollment form at the baseline event (or delete the stray record)."),
+    Rule("record_without_infusion_date", "conformance", "completeness", "relational", "error", "quarantined",
+         "The record has no valid infusion date, so day 0 is unknown; all its rows are not loaded.",
+         "Enter the date of the first UC-MSC infusion (YYYY-MM-DD) on the infusion form."),
+    Rule("expected_visit_missing", "plausibility", "completeness", "temporal", "warning", "none",
+         "A scheduled window whose target day has passed (before death and the export date) has no skin "
+         "score (mRSS) assessment.",
+         "Enter the visit if it took place (check its date), or record why it was missed."),
+    # ---- plausibility: uniqueness ----------------------------------------------------------------------------
+    Rule("duplicate_row", "conformance", "plausibility", "uniqueness", "warning", "quarantined",
+         "The row is an exact copy of an earlier row of the export; the first copy is loaded, the copy is not.",
+         "Nothing to fix in the data, unless REDCap itself shows the record twice (then tell the data manager)."),
+    Rule("duplicate_key", "conformance", "plausibility", "uniqueness", "error", "blocked",
+         "Two rows share record id, event, repeat instrument and instance but differ: the run stops at this "
+         "gate.",
+         "Tell the data manager: the export is inconsistent (re-export; merge the duplicated rows)."),
+    # ---- plausibility: temporal ------------------------------------------------------------------------------
+    Rule("assessment_before_enrollment", "plausibility", "plausibility", "temporal", "error", "excluded",
+         "The assessment is dated more than 90 days before enrollment; it is not analysed.",
+         "Check the year/month of the assessment date against the source."),
+    Rule("assessment_after_death", "plausibility", "plausibility", "temporal", "error", "excluded",
+         "The assessment is dated after the patient's date of death; it is not analysed.",
+         "Check the assessment date and the date of death."),
+    Rule("assessment_in_future", "plausibility", "plausibility", "temporal", "error", "excluded",
+         "The assessment is dated after the export date; it is not analysed.",
+         "Correct the date (often a typo in the year)."),
+    Rule("ae_end_before_onset", "plausibility", "plausibility", "temporal", "error", "nulled",
+         "The adverse event ends before it starts; the end date is not used.",
+         "Check the onset and end dates of the adverse event."),
+    Rule("death_before_last_assessment", "plausibility", "plausibility", "temporal", "warning", "none",
+         "The date of death precedes the patient's latest dated assessment.",
+         "Check the date of death on the vital status form and the dates of the later assessments."),
+    Rule("event_window_mismatch", "plausibility", "plausibility", "temporal", "warning", "none",
+         "The assessment was entered under a scheduled event whose window does not hold its date; the "
+         "analysis places it by its date.",
+         "Check the date; if it is right, move the form to the matching event (or leave it: the date wins)."),
+    # ---- plausibility: atemporal -----------------------------------------------------------------------------
+    Rule("pasp_trv_inconsistent", "plausibility", "plausibility", "atemporal", "warning", "none",
+         "Echo: PASP does not agree with the tricuspid regurgitation velocity (PASP = 4·TRV² + right atrial "
+         "pressure 3–15 mmHg, ± 5 mmHg tolerance).",
+         "Check PASP and TRV against the echo report (TRV is in m/s, PASP in mmHg)."),
+    Rule("clinical_outlier", "plausibility", "plausibility", "atemporal", "warning", "none",
+         "The value is within the dictionary's range but outside the clinical soft limits for this cohort.",
+         "Confirm the value against the source document; no change is needed if it is right."),
+    # ---- marts (critical, blocking) --------------------------------------------------------------------------
+    Rule("mart_key_unique", "marts", "plausibility", "uniqueness", "error", "blocked",
+         "A mart's key is duplicated (adsl patient, adtte patient, adbds analysed row per patient, "
+         "instrument, timepoint and parameter).",
+         "Pipeline defect: tell the lead (the run stops before the outcomes)."),
+    Rule("mart_value_missing", "marts", "completeness", "atemporal", "error", "blocked",
+         "A value every row of a mart must have is missing (record id, day 0).",
+         "Pipeline defect: tell the lead."),
+    Rule("mart_value_invalid", "marts", "conformance", "value", "error", "blocked",
+         "A mart value is outside its allowed codes or range (sex, age, event, grade, relation, mRSS, HAQ-DI, "
+         "time to event).",
+         "Pipeline defect or an unflagged raw value: tell the lead."),
+    Rule("mart_relational", "marts", "conformance", "relational", "error", "blocked",
+         "Marts disagree: adtte must have exactly one row per adsl patient.",
+         "Pipeline defect: tell the lead."),
+    Rule("mart_window", "marts", "plausibility", "temporal", "error", "blocked",
+         "An analysed adbds row has a study day outside its timepoint window.",
+         "Pipeline defect: tell the lead."),
+    # ---- the engine itself -----------------------------------------------------------------------------------
+    Rule("gx_expectation_error", "any", "conformance", "value", "error", "none",
+         "An expectation could not be evaluated (GX raised an exception); its column was not checked.",
+         "Pipeline defect: tell the lead (see the GX Data Docs for the exception)."),
+)
+
+RULES: dict[str, Rule] = {r.rule: r for r in _RULES}
+
+
+def rule(rule_id: str) -> Rule:
+    return RULES[rule_id]
+
+
+def rules_frame() -> pd.DataFrame:
+    """The catalog as a DataFrame (for the steward report and the README)."""
+    return pd.DataFrame([asdict(r) for r in _RULES])
+
+
+def rules_markdown() -> str:
+    """The catalog as a markdown table, grouped by Kahn category."""
+    lines = ["| rule | stage | category | subcategory | severity | action | description | steward hint |",
+             "|---|---|---|---|---|---|---|---|"]
+    for category in CATEGORIES:
+        for r in _RULES:
+            if r.category == category:
+                lines.append(f"| `{r.rule}` | {r.stage} | {r.category} | {r.subcategory or ''} | {r.severity} "
+                             f"| {r.action} | {r.description} | {r.hint} |")
+    return "\n".join(lines)
+
+
+_COMMA_DECIMAL = re.compile(r"^\s*([-+]?\d+),(\d+)\s*$")
+
+
+def hint_for(rule_id: str, value: object = None, default: str | None = None) -> str | None:
+    """The steward hint for one finding; a few rules tailor it to the offending value."""
+    text = value if isinstance(value, str) else None
+    if rule_id == "number_format" and text is not None:
+        m = _COMMA_DECIMAL.match(text)
+        if m:
+            return f"use a decimal point: {m.group(1)}.{m.group(2)}"
+    if rule_id == "integer_format" and text is not None and _COMMA_DECIMAL.match(text):
+        return "enter a whole number (no decimal comma)"
+    if default is not None:
+        return default
+    r = RULES.get(rule_id)
+    return r.hint if r else None
+
+
+# ---- clinical soft limits (plausibility, atemporal) ---------------------------------------------------------
+# Values outside these limits but inside the dictionary's hard validation range are warnings
+# (`clinical_outlier`). Chosen for an adult SSc cohort; a value outside is possible but rare enough to be
+# worth a look at the source.
+SOFT_LIMITS: dict[str, tuple[float, float, str]] = {
+    "acr_eular_2013_score": (9, 28, "≥ 9 points classifies SSc; below 9 the patient would not meet the criteria"),
+    "infusion_weight_kg": (35, 120, "adult body weight"),
+    "cell_dose_per_kg": (0.5, 5, "UC-MSC doses of 0.5–5 ×10^6 cells/kg in published SSc protocols"),
+    "mrss_total": (0, 45, "mRSS above 45 is exceptional even in early diffuse SSc"),
+    "hrct_extent_pct": (0, 80, "extent above 80% is end-stage fibrosis"),
+    "echo_pasp_mmhg": (15, 90, "resting PASP"),
+    "echo_trv_ms": (1.5, 4.5, "tricuspid regurgitation velocity"),
+    "echo_lvef_pct": (35, 75, "LVEF"),
+    "fvc_pct_pred": (35, 140, "FVC % predicted"),
+    "dlco_pct_pred": (15, 130, "DLCO % predicted"),
+    "du_active_count": (0, 10, "active digital ulcers"),
+    "esr_mm_h": (1, 120, "ESR"),
+    "crp_mg_l": (0, 150, "CRP"),
+    "hemoglobin_g_l": (70, 185, "hemoglobin"),
+    "creatinine_umol_l": (30, 300, "creatinine; higher suggests scleroderma renal crisis, check the unit (µmol/L)"),
+    "haq_di": (0, 3, "HAQ-DI"),
+}
+
+# PASP = 4·TRV² + RAP, with RAP 3–15 mmHg; the tolerance absorbs rounding of TRV and RAP estimation.
+PASP_RAP_MIN = 3.0
+PASP_RAP_MAX = 15.0
+PASP_TOLERANCE = 5.0
