@@ -31,9 +31,10 @@ class Warehouse(dg.ConfigurableResource):
             return connection.execute(sql, params or []).df()
 
     def read_tables(self, *tables: str) -> dict[str, pd.DataFrame]:
-        """``{"adsl": DataFrame, ...}`` for tables named ``schema.table``, read in one connection."""
+        """``{"adsl": DataFrame, ...}`` for tables named ``schema.table``, read in one connection, rows in a
+        fixed order (SQL tables have none): the same data gives the same figures, to the last bit."""
         with self.connect(read_only=True) as connection:
-            return {t.split(".")[-1]: connection.execute(f"select * from {t}").df() for t in tables}
+            return {t.split(".")[-1]: connection.execute(f"select * from {t} order by all").df() for t in tables}
 
 
 class StudyLocations(dg.ConfigurableResource):

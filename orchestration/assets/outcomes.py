@@ -100,8 +100,8 @@ outcome_assets = [_build(o) for o in OUTCOMES]
     kinds={"python"},
 )
 def cohort_flow_outcome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dict:
+    marts = warehouse.read_tables("marts.adsl", "marts.adbds", "marts.adtte")
     with warehouse.connect(read_only=True) as conn:
-        marts = {t: conn.execute(f"select * from marts.{t}").df() for t in ("adsl", "adbds", "adtte")}
         # enrolled: records with an enrollment date in the export, whether or not they could be placed
         enrolled = conn.execute(
             "select count(distinct record_id) from raw.records where record_id is not null and enrollment_date is not null"

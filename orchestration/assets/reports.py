@@ -67,12 +67,8 @@ def outcomes_json(context: dg.AssetExecutionContext, warehouse: Warehouse, locat
 )
 def study_report(context: dg.AssetExecutionContext, warehouse: Warehouse, locations: StudyLocations, **outcomes):
     started = time.perf_counter()
-    with warehouse.connect(read_only=True) as conn:
-        marts = {m: conn.execute(f"select * from marts.{m}").df() for m in MARTS}
-        quality = {
-            "findings": conn.execute("select * from quality.findings").df(),
-            "reconciliation": conn.execute("select * from quality.reconciliation").df(),
-        }
+    marts = warehouse.read_tables(*(f"marts.{m}" for m in MARTS))
+    quality = warehouse.read_tables("quality.findings", "quality.reconciliation")
     html = render_study_report(dict(outcomes), marts, quality, provenance(context, warehouse))
     path = locations.reports / "report.html"
     publish_text(path, html)

@@ -1,0 +1,206 @@
+"""The nightly job end to end, as its users run it: real drops, real DuckDB, dbt, GX and Dagster runs.
+
+Each test runs the job in a fresh SSC_HOME in a subprocess (``python -m orchestration.nightly``, what
+``make run`` calls; the demo test calls ``make run`` itself) and checks what a user would look at.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from plan_by_hand import analyse, records_file
+from study.generate import main as generate_main
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_INBOX = REPO / "demo" / "inbox"
+PUBLISHED_STRINGS = ("92.7%", "18.68 (7.26)", "12.39", "72.0%", "5/8")
+CANARIES = (b"CANARYMRN", b"Canaryname", b"+99 CANARY")
+
+pytestmark = pytest.mark.slow
+
+
+def environment(home: Path, inbox: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SSC_", "DAGSTER_", "DBT_"))}
+    env.update(SSC_HOME=str(home), SSC_INBOX=str(inbox), DAGSTER_HOME=str(home / "dagster"),
+               DBT_LOG_PATH=str(home / "logs" / "dbt"), DO_NOT_TRACK="1", DAGSTER_DISABLE_TELEMETRY="1")
+    return env
+
+
+def run_nightly(home: Path, inbox: Path, **extra_env) -> subprocess.CompletedProcess:
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "orchestration" / "dagster.yaml", home / "dagster" / "dagster.yaml")
+    return subprocess.run([sys.executable, "-m", "orchestration.nightly"], cwd=REPO, capture_output=True,
+                          text=True, env={**environment(home, inbox), **extra_env}, timeout=600)
+
+
+def generate(inbox: Path, *args: str) -> Path:
+    assert generate_main(["--out", str(inbox), *args]) in (0, None)
+    (drop,) = [p for p in inbox.iterdir() if p.is_dir()]
+    return drop
+
+
+def outcomes(home: Path) -> dict:
+    return json.loads((home / "reports" / "outcomes.json").read_text())
+
+
+def query(home: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def km_by_hand(times: list[float], events: list[int], t: float) -> float:
+    survival = 1.0
+    for u in sorted({x for x, e in zip(times, events) if e and x <= t}):
+        at_risk = sum(1 for x in times if x >= u)
+        survival *= 1 - sum(1 for x, e in zip(times, events) if x == u and e) / at_risk
+    return survival
+
+
+# ---- the demo drop, as `make run` runs it --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    home = tmp_path_factory.mktemp("demo") / "home"
+    env = environment(home, DEMO_INBOX)
+    result = subprocess.run(["make", "run", f"SSC_HOME={home}", f"SSC_INBOX={DEMO_INBOX}"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return home, result
+
+
+def test_make_run_reproduces_the_published_figures(demo_run):
+    home, _ = demo_run
+    o = outcomes(home)
+    five = next(e for e in o["overall_survival"]["estimates"] if e["year"] == 5)
+    assert (o["overall_survival"]["n"], o["overall_survival"]["deaths"]) == (41, 3)
+    assert f"{100 * five['survival']:.1f}" == "92.7" and five["at_risk"] == 38
+    assert five["ci_lower"] < five["survival"] < five["ci_upper"]
+    published = {"baseline": ("18.68", "7.26", 41), "month_12": ("13.95", "8.49", 41),
+                 "month_36": ("13.29", "7.67", 38), "month_60": ("12.39", "8.49", 38)}
+    by_timepoint = {r["timepoint"]: r for r in o["mrss"]["by_timepoint"]}
+    for timepoint, expected in published.items():
+        row = by_timepoint[timepoint]
+        assert (f"{row['mean']:.2f}", f"{row['sd']:.2f}", row["n"]) == expected, timepoint
+    assert {k: o["hrct_ild"][k] for k in ("n_ild", "n_evaluable")} == {"n_ild": 25, "n_evaluable": 25}
+    assert o["hrct_ild"]["improved"] + o["hrct_ild"]["stable"] == 18
+    assert f"{o['hrct_ild']['improved_or_stable_pct']:.1f}" == "72.0"
+    assert (o["pah"]["n"], o["pah"]["stable"]) == (8, 5)
+    assert o["adverse_events"]["related"] == 0 and o["adverse_events"]["n_events"] > 0
+    changes = {r["timepoint"]: r for r in o["mrss"]["change_from_baseline"]}
+    assert changes["month_60"]["n_paired"] == 38 and changes["month_60"]["t_test_p"] < 0.05
+
+
+def test_make_run_publishes_every_output(demo_run):
+    home, result = demo_run
+    assert "succeeded" in result.stdout
+    report = (home / "reports" / "report.html").read_text()
+    for text in PUBLISHED_STRINGS:
+        assert text in report, text
+    assert (home / "reports" / "steward.html").stat().st_size > 1000
+    assert (home / "data_docs" / "index.html").exists()
+    assert outcomes(home)["provenance"]["records_sha256"] == query(home, "select records_sha256 from raw.current_drop")[0][0]
+    (drop_total,) = query(home, "select export_rows, loaded_rows, quarantined_rows from quality.reconciliation "
+                                "where instrument is null")
+    assert drop_total[0] == drop_total[1] + drop_total[2] == 495
+
+
+def test_a_second_run_on_the_same_drop_changes_nothing(demo_run, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(demo_run[0], home)
+    before = query(home, "select * from raw.drops")
+    first = outcomes(home)
+    assert run_nightly(home, DEMO_INBOX).returncode == 0
+    assert query(home, "select * from raw.drops") == before
+    second = outcomes(home)
+    first.pop("provenance"), second.pop("provenance")
+    assert first == second
+
+
+def test_a_drop_that_lost_a_field_stops_at_the_gate_and_publishes_nothing(demo_run, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(demo_run[0], home)
+    published = {name: (home / "reports" / name).read_bytes() for name in ("outcomes.json", "report.html")}
+    inbox = tmp_path / "inbox"
+    shutil.copytree(DEMO_INBOX, inbox)
+    newer = inbox / "2026-11-25T0200"
+    shutil.copytree(inbox / "2026-11-24T0200", newer)
+    for path in newer.glob("SSC_*.csv"):  # the newer export lost the field echo_pasp_mmhg
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+        if "DataDictionary" in path.name:
+            rows = [r for r in rows if r[0] != "echo_pasp_mmhg"]
+        else:
+            drop_at = rows[0].index("echo_pasp_mmhg")
+            rows = [r[:drop_at] + r[drop_at + 1:] for r in rows]
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(rows)
+
+    result = run_nightly(home, inbox)
+    assert result.returncode != 0
+    assert "structure_matches_study" in result.stdout
+    for name, content in published.items():
+        assert (home / "reports" / name).read_bytes() == content, f"{name} changed after a blocked run"
+    steward = (home / "reports" / "steward.html").read_text()
+    assert "echo_pasp_mmhg" in steward and "BLOCKED" in steward
+
+
+# ---- cohorts the pipeline has never seen --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def unseen_run(tmp_path_factory):
+    """A generated cohort with staggered enrollment (administrative censoring) and canary identifiers."""
+    root = tmp_path_factory.mktemp("unseen")
+    drop = generate(root / "inbox", "--patients", "120", "--seed", "20261124", "--canaries")
+    home = root / "home"
+    result = run_nightly(home, root / "inbox", SSC_PSEUDONYM_KEY="a-real-secret-for-this-test")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return home, drop
+
+
+def test_outcomes_on_an_unseen_cohort_equal_the_plan_computed_by_hand(unseen_run):
+    home, drop = unseen_run
+    expected = analyse(drop)
+    o = outcomes(home)
+    survival = o["overall_survival"]
+    assert (survival["n"], survival["deaths"]) == (expected["n"], expected["deaths"])
+    assert 0 < sum(1 - e for e in expected["events"]) < expected["n"]  # there is censoring
+    for estimate in survival["estimates"]:
+        if estimate["survival"] is not None:
+            by_hand = km_by_hand(expected["times"], expected["events"], estimate["year"])
+            assert estimate["survival"] == pytest.approx(by_hand, abs=1e-12), estimate["year"]
+    by_timepoint = {r["timepoint"]: r for r in o["mrss"]["by_timepoint"]}
+    assert set(by_timepoint) == set(expected["mrss"])
+    for timepoint, (mean, sd, n) in expected["mrss"].items():
+        row = by_timepoint[timepoint]
+        assert row["n"] == n and row["mean"] == pytest.approx(mean, abs=1e-9), timepoint
+        if n > 1:
+            assert row["sd"] == pytest.approx(sd, abs=1e-9), timepoint
+    assert (o["hrct_ild"]["n_ild"], o["hrct_ild"]["n_evaluable"]) == (expected["n_ild"], expected["evaluable"])
+    assert {k: o["hrct_ild"][k] for k in ("improved", "stable", "worsened")} == expected["hrct"]
+    assert {k: o["pah"][k] for k in ("stable", "worsened", "not_evaluable")} == expected["pah"]
+    assert (o["adverse_events"]["n_events"], o["adverse_events"]["related"]) == (expected["n_ae"], expected["related"])
+
+
+def test_no_identifier_value_anywhere_under_ssc_home(unseen_run):
+    home, drop = unseen_run
+    with open(records_file(drop), newline="", encoding="utf-8-sig") as handle:
+        dobs = {row["dob"].encode() for row in csv.DictReader(handle) if row["dob"]}
+    assert dobs and len(list(home.rglob("*"))) > 50
+    for path in home.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            for canary in CANARIES:
+                assert canary not in content, f"{canary!r} found in {path}"
+            leaked = [d for d in dobs if d in content]
+            assert not leaked, f"dates of birth found in {path}"
