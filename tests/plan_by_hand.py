@@ -119,6 +119,8 @@ def analyse(path: Path) -> dict:
         last = scans.sort_values("day").iloc[-1]
         if last.hrct_change:
             cat = {"1": "improved", "2": "stable", "3": "worsened"}[last.hrct_change]
+        elif rid not in base_hrct.index or not base_hrct.loc[rid].hrct_extent_pct or not last.hrct_extent_pct:
+            continue  # evaluable, but no baseline extent to derive a category from
         else:
             delta = float(last.hrct_extent_pct) - float(base_hrct.loc[rid].hrct_extent_pct)
             cat = "worsened" if delta >= 5 else "improved" if delta <= -5 else "stable"

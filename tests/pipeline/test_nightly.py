@@ -170,7 +170,7 @@ def unseen_run(tmp_path_factory):
 
 def test_outcomes_on_an_unseen_cohort_equal_the_plan_computed_by_hand(unseen_run):
     home, drop = unseen_run
-    expected = analyse(drop)
+    expected = analyse(records_file(drop))
     o = outcomes(home)
     survival = o["overall_survival"]
     assert (survival["n"], survival["deaths"]) == (expected["n"], expected["deaths"])
