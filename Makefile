@@ -63,7 +63,7 @@ demo: setup
 	$(BIN)/python -m study.demo --out demo/inbox
 
 bench: setup manifest
-	$(BIN)/python -m tests.benchmark --patients 2000
+	$(BIN)/python tests/benchmark.py --patients 2000
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache .hypothesis

@@ -214,7 +214,9 @@ def measures_frame(measures: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=list(MEASURE_KEYS))
     m["value"] = pd.to_numeric(m["value"], errors="coerce")
     keys = [k for k in MEASURE_KEYS if k in m.columns]
-    wide = m.pivot_table(index=keys, columns="field", values="value", aggfunc="first", dropna=False)
+    # group + unstack keeps only the assessments that exist (pivot_table(dropna=False) would build the full
+    # product of record x instrument x row x event: tens of GB at 2,000 patients)
+    wide = m.groupby(keys + ["field"], sort=False, dropna=False)["value"].first().unstack("field")
     wide.columns = [str(c) for c in wide.columns]
     return wide.reset_index()
 
