@@ -37,14 +37,6 @@ AE_OUTCOME = {1: "Recovered", 2: "Recovering", 3: "Not recovered", 4: "Recovered
 MEDSGER = {0: "0 – No Raynaud's", 1: "1 – Raynaud's requiring vasodilators", 2: "2 – Digital pitting scars",
            3: "3 – Digital tip ulcerations", 4: "4 – Digital gangrene"}
 
-PUBLISHED = {  # Alip et al., Clin Rheumatol 2024;43:1073–1082 (the contract README)
-    "os": "92.7% (38/41)",
-    "mrss": "18.68 (7.26) → 12.39 (8.49)",
-    "hrct": "72.0% (18/25)",
-    "pah": "5/8",
-    "related": "0",
-}
-
 
 # ------------------------------------------------------------------------------------------ small helpers
 
@@ -163,9 +155,9 @@ def _headline(outcomes: dict) -> list[dict]:
         if os_.get("deaths") is not None and os_.get("n") is not None:
             detail += f"; {fmt.count(os_.get('deaths'))} deaths among {fmt.count(os_.get('n'))} patients"
         items.append({"label": "5-year overall survival", "value": fmt.prop_pct(est5["survival"]),
-                      "detail": detail, "published": PUBLISHED["os"]})
+                      "detail": detail})
     else:
-        items.append({"label": "5-year overall survival", "value": None, "detail": "", "published": PUBLISHED["os"]})
+        items.append({"label": "5-year overall survival", "value": None, "detail": ""})
 
     mrss = _get(outcomes, "mrss") or {}
     by_tp = {str(r.get("timepoint")): r for r in _by_tp_rows(mrss.get("by_timepoint"))}
@@ -181,39 +173,34 @@ def _headline(outcomes: dict) -> list[dict]:
         items.append({"label": label,
                       "value": f"{fmt.mean_sd(base.get('mean'), base.get('sd'))} → "
                                f"{fmt.mean_sd(end.get('mean'), end.get('sd'))}",
-                      "detail": detail, "published": PUBLISHED["mrss"]})
+                      "detail": detail})
     else:
-        items.append({"label": label, "value": None, "detail": "", "published": PUBLISHED["mrss"]})
+        items.append({"label": label, "value": None, "detail": ""})
 
     hrct = _get(outcomes, "hrct_ild") or {}
     if fmt.to_float(hrct.get("improved_or_stable_pct")) is not None:
         k = (fmt.to_float(hrct.get("improved")) or 0) + (fmt.to_float(hrct.get("stable")) or 0)
         items.append({"label": "HRCT improved or stable (ILD)",
                       "value": f"{fmt.pct(hrct['improved_or_stable_pct'])} ({int(k)}/{fmt.count(hrct.get('n_evaluable'))})",
-                      "detail": f"of evaluable patients; {fmt.count(hrct.get('n_ild'))} with ILD at baseline",
-                      "published": PUBLISHED["hrct"]})
+                      "detail": f"of evaluable patients; {fmt.count(hrct.get('n_ild'))} with ILD at baseline"})
     else:
-        items.append({"label": "HRCT improved or stable (ILD)", "value": None, "detail": "",
-                      "published": PUBLISHED["hrct"]})
+        items.append({"label": "HRCT improved or stable (ILD)", "value": None, "detail": ""})
 
     pah = _get(outcomes, "pah") or {}
     if fmt.to_float(pah.get("stable")) is not None and fmt.to_float(pah.get("n")) is not None:
         items.append({"label": "PAH stable at 5 years", "value": f"{fmt.count(pah['stable'])}/{fmt.count(pah['n'])}",
                       "detail": f"worsened {fmt.count(pah.get('worsened'))}; "
-                                f"not evaluable {fmt.count(pah.get('not_evaluable'))}",
-                      "published": PUBLISHED["pah"]})
+                                f"not evaluable {fmt.count(pah.get('not_evaluable'))}"})
     else:
-        items.append({"label": "PAH stable at 5 years", "value": None, "detail": "", "published": PUBLISHED["pah"]})
+        items.append({"label": "PAH stable at 5 years", "value": None, "detail": ""})
 
     ae = _get(outcomes, "adverse_events") or {}
     if fmt.to_float(ae.get("related")) is not None:
         items.append({"label": "UC-MSC-related adverse events", "value": fmt.count(ae["related"]),
                       "detail": f"of {fmt.count(ae.get('n_events'))} adverse events in "
-                                f"{fmt.count(ae.get('n_patients'))} patients; {fmt.count(ae.get('serious'))} serious",
-                      "published": PUBLISHED["related"]})
+                                f"{fmt.count(ae.get('n_patients'))} patients; {fmt.count(ae.get('serious'))} serious"})
     else:
-        items.append({"label": "UC-MSC-related adverse events", "value": None, "detail": "",
-                      "published": PUBLISHED["related"]})
+        items.append({"label": "UC-MSC-related adverse events", "value": None, "detail": ""})
     return items
 
 
