@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from typing import Any, Iterable
 
@@ -27,11 +28,35 @@ def timepoint_order() -> tuple[str, ...]:
         return _FALLBACK_ORDER
 
 
-def sort_timepoints(timepoints: Iterable[str]) -> list[str]:
-    """Distinct timepoints in window order; names outside the windows last, alphabetically."""
-    order = {tp: i for i, tp in enumerate(timepoint_order())}
+#: rank of a timepoint outside every window (after any window, and after unknown month_N when placed by month)
+_UNKNOWN_RANK = 10_000
+
+
+def timepoint_rank(tp: Any, *, months_by_number: bool = False) -> tuple[int, str]:
+    """Sort key of one timepoint: window order; names outside the windows last, alphabetically.
+
+    With ``months_by_number`` an unknown ``month_N`` is placed after the windows by its month (month_9 before
+    month_18) rather than alphabetically among the other unknown names (the report's ordering)."""
+    text = str(tp)
+    order = _window_rank()
+    if text in order:
+        return (order[text], text)
+    if months_by_number:
+        match = re.fullmatch(r"month_(\d+)", text)
+        if match:
+            return (len(order) + int(match.group(1)), text)
+    return (_UNKNOWN_RANK, text)
+
+
+@lru_cache(maxsize=1)
+def _window_rank() -> dict[str, int]:
+    return {tp: i for i, tp in enumerate(timepoint_order())}
+
+
+def sort_timepoints(timepoints: Iterable[str], *, months_by_number: bool = False) -> list[str]:
+    """Distinct timepoints in window order (see ``timepoint_rank``); None / NaN left out."""
     distinct = {tp for tp in timepoints if tp is not None and not (isinstance(tp, float) and math.isnan(tp))}
-    return sorted(distinct, key=lambda tp: (order.get(tp, len(order)), str(tp)))
+    return sorted(distinct, key=lambda tp: timepoint_rank(tp, months_by_number=months_by_number))
 
 
 def fnum(x: Any) -> float | None:

@@ -1,109 +1,63 @@
 """Formatting helpers shared by the study report and the steward worklist.
 
-Numbers in ``outcomes.json`` are unrounded; rounding happens here, once, for display:
+Numbers in ``outcomes.json`` are unrounded; rounding happens at display time:
 percentages to 1 decimal ("92.7%"), mean (SD) to 2 decimals ("18.68 (7.26)"), p-values as "<0.001" or
 3 decimals. Anything missing (None, NaN, pd.NA) shows as an en dash.
+
+The number formatting, missing-value test and timepoint order are ``analysis.formatting`` /
+``analysis._common``'s; the functions here are thin wrappers fixing the report's conventions (Python float
+formatting, ``half_up=False``; pct on the 0–100 scale; n (%) without a denominator shows the count alone).
+Report-only presentation (timepoint labels, humanised keys, natural sort, ``auto``) lives here.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-MISSING = "–"
-
-#: the plan's windows, in order (used to order timepoints; unknown names sort last)
-TIMEPOINT_ORDER = ("baseline", "month_1", "month_3", "month_6", "month_12", "month_24", "month_36",
-                   "month_48", "month_60")
-_TP_RANK = {tp: i for i, tp in enumerate(TIMEPOINT_ORDER)}
-
-
-def is_missing(x: Any) -> bool:
-    if x is None or x is pd.NA or x is pd.NaT:
-        return True
-    if isinstance(x, float):
-        return not math.isfinite(x)
-    try:
-        return bool(pd.isna(x)) if not isinstance(x, (list, tuple, dict, str)) else False
-    except (TypeError, ValueError):
-        return False
-
-
-def to_float(x: Any) -> float | None:
-    if is_missing(x):
-        return None
-    try:
-        value = float(x)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
+from analysis import formatting as paper
+from analysis._common import fnum as to_float  # noqa: F401  (float, or None when missing / not finite)
+from analysis._common import sort_timepoints as _sort_timepoints
+from analysis._common import timepoint_rank as _timepoint_rank
+from analysis.formatting import MISSING, count, is_missing  # noqa: F401  (re-exported for the reports)
 
 
 def num(x: Any, digits: int = 2) -> str:
-    """A number with ``digits`` decimals; integers-valued counts stay plain when digits == 0."""
-    value = to_float(x)
-    if value is None:
-        return MISSING
-    return f"{value:.{digits}f}"
-
-
-def count(x: Any) -> str:
-    value = to_float(x)
-    if value is None:
-        return MISSING
-    return str(int(round(value)))
+    """A number with ``digits`` decimals."""
+    return paper.fixed(x, digits, half_up=False)
 
 
 def pct(x: Any, digits: int = 1) -> str:
     """A percentage given on the 0–100 scale: 72.0 → "72.0%"."""
-    value = to_float(x)
-    return MISSING if value is None else f"{value:.{digits}f}%"
+    return paper.pct_value(x, digits, half_up=False)
 
 
 def prop_pct(x: Any, digits: int = 1) -> str:
     """A proportion given on the 0–1 scale: 0.92683 → "92.7%"."""
-    value = to_float(x)
-    return MISSING if value is None else f"{100.0 * value:.{digits}f}%"
+    return paper.pct(x, digits, half_up=False)
 
 
 def n_pct(n: Any, denominator: Any, digits: int = 1) -> str:
     """ "18 (72.0%)"; the percentage is left out when the denominator is 0 or missing."""
-    k, d = to_float(n), to_float(denominator)
-    if k is None:
-        return MISSING
-    if d is None or d == 0:
-        return str(int(round(k)))
-    return f"{int(round(k))} ({100.0 * k / d:.{digits}f}%)"
+    return paper.n_pct(n, denominator, digits, half_up=False, bare_count=True)
 
 
 def mean_sd(mean: Any, sd: Any, digits: int = 2) -> str:
     """ "18.68 (7.26)"; "18.68 (–)" when the SD is missing (n < 2)."""
-    m = to_float(mean)
-    if m is None:
-        return MISSING
-    s = to_float(sd)
-    return f"{m:.{digits}f} ({MISSING if s is None else f'{s:.{digits}f}'})"
+    return paper.mean_sd(mean, sd, digits, half_up=False)
 
 
 def pvalue(p: Any) -> str:
-    value = to_float(p)
-    if value is None:
-        return MISSING
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
+    return paper.p_value(p, half_up=False)
 
 
 def ci(lower: Any, upper: Any, *, proportion: bool = False, digits: int = 1) -> str:
-    """ "78.9–97.6" (proportions shown as percentages when ``proportion``)."""
-    lo, hi = to_float(lower), to_float(upper)
-    if lo is None or hi is None:
-        return MISSING
+    """ "78.9–97.6" (proportions shown as percentages when ``proportion``); "0.8 to 1.2" otherwise."""
     if proportion:
-        return f"{100 * lo:.{digits}f}–{100 * hi:.{digits}f}"
-    return f"{lo:.{digits}f} to {hi:.{digits}f}"
+        return paper.interval(lower, upper, digits, sep="–", scale=100, half_up=False)
+    return paper.interval(lower, upper, digits, sep=" to ", half_up=False)
 
 
 def timepoint_label(tp: Any) -> str:
@@ -120,17 +74,12 @@ def timepoint_label(tp: Any) -> str:
 
 
 def timepoint_rank(tp: Any) -> tuple[int, str]:
-    text = "" if is_missing(tp) else str(tp)
-    if text in _TP_RANK:
-        return (_TP_RANK[text], text)
-    match = re.fullmatch(r"month_(\d+)", text)
-    if match:  # an unusual configured window, placed by its month
-        return (len(TIMEPOINT_ORDER) + int(match.group(1)), text)
-    return (10_000, text)
+    """Window order; an unusual configured window month_N placed by its month; other names last."""
+    return _timepoint_rank("" if is_missing(tp) else str(tp), months_by_number=True)
 
 
 def sort_timepoints(timepoints) -> list[str]:
-    return sorted({str(t) for t in timepoints if not is_missing(t)}, key=timepoint_rank)
+    return _sort_timepoints((str(t) for t in timepoints if not is_missing(t)), months_by_number=True)
 
 
 def humanize(key: Any) -> str:
