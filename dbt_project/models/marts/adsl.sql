@@ -1,13 +1,5 @@
 -- Subject-level analysis dataset (CDISC ADaM ADSL): one row per placed patient.
-with enrollment as (
-    select *,
-        row_number() over (
-            partition by record_id order by (event_name = 'baseline_arm_1') desc, source_row
-        ) as preference
-    from {{ ref('stg_redcap__enrollment') }}
-),
-
-last_assessment as (
+with last_assessment as (
     select record_id, max(assessment_date) as last_assessment_date
     from {{ ref('int_assessments_windowed') }}
     group by record_id
@@ -77,6 +69,7 @@ select
     baseline.baseline_pasp,
     baseline.baseline_haq_di
 from {{ ref('int_patient_anchors') }} as anchors
-inner join enrollment on enrollment.record_id = anchors.record_id and enrollment.preference = 1
+-- the enrollment form the anchors chose (the baseline event's, else the first in the export)
+inner join {{ ref('stg_redcap__enrollment') }} as enrollment on enrollment.source_row = anchors.enrollment_source_row
 left join last_assessment on last_assessment.record_id = anchors.record_id
 left join baseline on baseline.record_id = anchors.record_id

@@ -33,6 +33,7 @@ export as (
 
 select
     enrollment.record_id,
+    enrollment.source_row as enrollment_source_row,
     enrollment.enrollment_date,
     infusions.day0_date,
     infusions.n_infusions,
