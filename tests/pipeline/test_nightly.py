@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from browser import chromium, needs_chromium, png_colours
 from plan_by_hand import analyse, records_file
 from study.generate import main as generate_main
 
@@ -112,6 +113,18 @@ def test_make_run_publishes_every_output(demo_run):
     (drop_total,) = query(home, "select export_rows, loaded_rows, quarantined_rows from quality.reconciliation "
                                 "where instrument is null")
     assert drop_total[0] == drop_total[1] + drop_total[2] == 495
+
+
+@needs_chromium
+def test_the_published_report_renders_in_a_browser_with_its_figures(demo_run, tmp_path):
+    report = (demo_run[0] / "reports" / "report.html").as_uri()
+    shot = tmp_path / "report.png"
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,6000", report)
+    assert shot.exists() and png_colours(shot) > 100
+    dom = chromium(tmp_path, "--dump-dom", "--virtual-time-budget=5000", report).stdout
+    assert dom.count("<svg") >= 5  # KM, mRSS, HAQ-DI, RCS, ulcers at least
+    for text in PUBLISHED_STRINGS + ("Number at risk", "Table 1", "Wilcoxon"):
+        assert text in dom, text
 
 
 def test_a_second_run_on_the_same_drop_changes_nothing(demo_run, tmp_path):

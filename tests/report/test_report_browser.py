@@ -3,45 +3,18 @@ the rendered DOM. Skipped only when /usr/bin/chromium is not installed."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
+from browser import chromium, needs_chromium, png_colours
 from report_builders import PROVENANCE, contract_outcomes, extra_outcomes, make_findings, make_marts, make_reconciliation
 
 from report.publish import publish_text
 from report.steward import render_steward_report
 from report.study_report import render_study_report
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="headless browser test needs Debian chromium at /usr/bin/chromium "
-                                                     "(apt-get install -y chromium)"),
-]
-
-
-def _chromium(tmp_path: Path, *args: str, timeout: int = 90) -> subprocess.CompletedProcess:
-    profile = tmp_path / "profile"
-    profile.mkdir(exist_ok=True)
-    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-           "--hide-scrollbars", f"--user-data-dir={profile}", *args]
-    env = {**os.environ, "HOME": str(tmp_path)}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
-
-
-def _png_colours(path: Path) -> int:
-    import matplotlib.image as mpimg
-
-    img = mpimg.imread(str(path))
-    rgb = (np.asarray(img)[..., :3] * 255).round().astype(np.uint8).reshape(-1, 3)
-    return len(np.unique(rgb, axis=0))
-
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> Path:
@@ -59,14 +32,14 @@ def published(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("page, min_figures", [("report.html", 7), ("steward.html", 0)])
 def test_screenshot_is_not_blank(published, tmp_path, page, min_figures):
     png = tmp_path / f"{page}.png"
-    result = _chromium(tmp_path, f"--screenshot={png}", "--window-size=1280,4000", (published / page).as_uri())
+    result = chromium(tmp_path, f"--screenshot={png}", "--window-size=1280,4000", (published / page).as_uri())
     assert png.exists() and png.stat().st_size > 10_000, result.stderr[-2000:]
-    assert _png_colours(png) > 50  # text, tables and figures, not a blank or single-colour page
+    assert png_colours(png) > 50  # text, tables and figures, not a blank or single-colour page
 
 
 @pytest.mark.parametrize("page, min_figures", [("report.html", 7), ("steward.html", 0)])
 def test_dom_holds_the_figures(published, tmp_path, page, min_figures):
-    result = _chromium(tmp_path, "--dump-dom", "--virtual-time-budget=5000", (published / page).as_uri())
+    result = chromium(tmp_path, "--dump-dom", "--virtual-time-budget=5000", (published / page).as_uri())
     dom = result.stdout
     assert "</html>" in dom, result.stderr[-2000:]
     n_figures = len(re.findall(r"<svg\b", dom)) + len(re.findall(r"<img\b", dom))
