@@ -530,6 +530,14 @@ def to_asset_check_result(runs: SuiteRun | Iterable[SuiteRun], *, asset_key=None
     runs = [runs] if isinstance(runs, SuiteRun) else list(runs)
     failed = [r for run in runs for r in run.failed()]
     has_error = any((r.expectation_config.meta or {}).get("severity", "error") == "error" for r in failed)
+    if description is None and failed:
+        # one line for the run log and the UI's check list: which rules failed, with how many values
+        unexpected: dict[str, int] = {}
+        for run in runs:
+            for rule, n in run.summary()["unexpected_by_rule"].items():
+                unexpected[rule] = unexpected.get(rule, 0) + n
+        description = "unexpected values by rule: " + ", ".join(
+            f"{rule} {n}" for rule, n in sorted(unexpected.items(), key=lambda item: -item[1]))
     kwargs = {}
     if asset_key is not None:
         kwargs["asset_key"] = asset_key
