@@ -19,8 +19,9 @@ import pandas as pd
 from ingest.deidentify import PseudonymKey, age_in_years, parse_iso_date, pseudonym
 from ingest.drops import Drop, sha256_of
 from ingest.reader import parse_records
-from ingest.structure import STRUCTURE_HINT, compare_dictionary, compare_header
-from quality.findings import Finding
+from ingest.structure import compare_dictionary, compare_header
+from quality.findings import REDACTED, Finding
+from quality.rules import RULES
 from study.definition import KEY_COLUMNS, DictionaryError, Study, parse_dictionary
 
 log = logging.getLogger(__name__)
@@ -89,13 +90,10 @@ def _deidentify(frame: pd.DataFrame, study: Study, key: PseudonymKey, source: st
         ):
             born = parse_iso_date(dob_text)
             if dob_text is not None and born is None:
-                findings.append(Finding(
-                    rule="dob_invalid", severity="error", category="conformance", subcategory="value",
-                    action="nulled", record_id=record_id, event=event, instrument="enrollment", field="dob",
-                    value="<redacted identifier>", source_row=int(row),
-                    message=f"{source}, row {row}: date of birth is not a valid YYYY-MM-DD date; age is unknown",
-                    hint="Correct the date of birth in REDCap (format YYYY-MM-DD).",
-                ))
+                findings.append(RULES["dob_invalid"].finding(
+                    f"{source}, row {row}: date of birth is not a valid YYYY-MM-DD date; age is unknown",
+                    record_id=record_id, event=event, instrument="enrollment", field="dob", value=REDACTED,
+                    source_row=int(row)))
             first = day0.get(record_id)
             ages.append(age_in_years(born, first) if born and first else None)
         frame[AGE_COLUMN] = pd.array(ages, dtype="Int64")
@@ -123,10 +121,7 @@ def read_drop(drop: Drop, study: Study, key: PseudonymKey) -> tuple[pd.DataFrame
         received = parse_dictionary(drop.dictionary_file.read_text(encoding="utf-8-sig", errors="replace"), dictionary_name)
         result.findings += compare_dictionary(study, received, dictionary_name)
     except DictionaryError as exc:
-        result.findings.append(Finding(
-            rule="dictionary_unreadable", severity="error", category="conformance", subcategory="relational",
-            action="blocked", message=str(exc), hint=STRUCTURE_HINT,
-        ))
+        result.findings.append(RULES["dictionary_unreadable"].finding(str(exc)))
 
     parsed = parse_records(drop.records_file)
     source = parsed.source
@@ -136,20 +131,12 @@ def read_drop(drop: Drop, study: Study, key: PseudonymKey) -> tuple[pd.DataFrame
     result.findings += compare_header(study, parsed.header, source)
     width = len(parsed.header)
     for row, n_fields in parsed.ragged:
-        result.findings.append(Finding(
-            rule="unreadable_row", severity="error", category="conformance", subcategory="relational",
-            action="quarantined", source_row=row,
-            message=f"{source}, row {row}: {n_fields} fields where the header has {width}; the row cannot be "
-                    "aligned with its columns and was not loaded",
-            hint="Look for a stray comma, quote or line break in this row in REDCap and re-export.",
-        ))
+        result.findings.append(RULES["unreadable_row"].finding(
+            f"{source}, row {row}: {n_fields} fields where the header has {width}; the row cannot be aligned with "
+            "its columns and was not loaded", source_row=row))
     for row in parsed.replaced_rows:
-        result.findings.append(Finding(
-            rule="encoding_replaced", severity="warning", category="conformance", subcategory="value",
-            action="none", source_row=row,
-            message=f"{source}, row {row}: bytes that are not UTF-8 were replaced by \ufffd",
-            hint="Re-export the data as UTF-8 (REDCap's default); check special characters in this row.",
-        ))
+        result.findings.append(RULES["encoding_replaced"].finding(
+            f"{source}, row {row}: bytes that are not UTF-8 were replaced by \ufffd", source_row=row))
     result.seconds["parse"] = time.perf_counter() - started
 
     frame = pd.DataFrame(parsed.rows, columns=parsed.header, dtype=object)

@@ -2,18 +2,15 @@
 
 A field the study defines that is missing, or that changed type, validation or choice codes, is a structural
 error: the analysis cannot trust that column, so the run stops at the gate and the steward report names the
-field. A field the study does not know is a warning: it is ignored.
+field. A field the study does not know is a warning: it is ignored. Severity, action and hint of each rule
+come from the rules catalog (quality/rules.py).
 """
 
 from __future__ import annotations
 
-from study.definition import KEY_COLUMNS, Field, Study
 from quality.findings import Finding
-
-STRUCTURE_HINT = (
-    "Restore the field in the REDCap project (Project Setup → Data Dictionary) as the study defines it, or "
-    "change the study definition in study/definition/ if the change is intended, then re-export."
-)
+from quality.rules import RULES
+from study.definition import KEY_COLUMNS, Field, Study
 
 
 def _signature(f: Field) -> tuple:
@@ -35,29 +32,19 @@ def compare_dictionary(study: Study, received: tuple[Field, ...], source: str) -
     for expected in study.fields:
         actual = got.get(expected.name)
         if actual is None:
-            findings.append(Finding(
-                rule="dictionary_field_missing", severity="error", category="conformance",
-                subcategory="relational", action="blocked", field=expected.name, instrument=expected.form,
-                message=f"{source}: field {expected.name} ({expected.form}) of the study is missing from the "
-                        "data dictionary",
-                hint=STRUCTURE_HINT,
-            ))
+            findings.append(RULES["dictionary_field_missing"].finding(
+                f"{source}: field {expected.name} ({expected.form}) of the study is missing from the data dictionary",
+                field=expected.name, instrument=expected.form))
         elif _signature(actual) != _signature(expected) or actual.form != expected.form:
-            findings.append(Finding(
-                rule="dictionary_field_retyped", severity="error", category="conformance",
-                subcategory="value", action="blocked", field=expected.name, instrument=expected.form,
-                message=f"{source}: field {expected.name} is defined as {_describe(actual)} in form "
-                        f"{actual.form}; the study expects {_describe(expected)} in form {expected.form}",
-                hint=STRUCTURE_HINT,
-            ))
+            findings.append(RULES["dictionary_field_retyped"].finding(
+                f"{source}: field {expected.name} is defined as {_describe(actual)} in form {actual.form}; the "
+                f"study expects {_describe(expected)} in form {expected.form}",
+                field=expected.name, instrument=expected.form))
     for name, actual in got.items():
         if name not in study.by_name:
-            findings.append(Finding(
-                rule="dictionary_field_unexpected", severity="warning", category="conformance",
-                subcategory="relational", action="none", field=name, instrument=actual.form,
-                message=f"{source}: field {name} ({actual.form}) is not part of the study definition; it is ignored",
-                hint="Nothing to fix if the field is new on purpose; ask the study team to add it to the definition.",
-            ))
+            findings.append(RULES["dictionary_field_unexpected"].finding(
+                f"{source}: field {name} ({actual.form}) is not part of the study definition; it is ignored",
+                field=name, instrument=actual.form))
     return findings
 
 
@@ -68,19 +55,11 @@ def compare_header(study: Study, header: list[str], source: str) -> list[Finding
     for column in study.export_columns:
         if column not in present:
             owner = study.column_owner.get(column)
-            findings.append(Finding(
-                rule="records_column_missing", severity="error", category="conformance",
-                subcategory="relational", action="blocked", field=column,
-                instrument=owner.form if owner else None,
-                message=f"{source}, line 1: column {column} is missing from the records export",
-                hint="Export all instruments and fields in REDCap's raw format (Data Exports → All data).",
-            ))
+            findings.append(RULES["records_column_missing"].finding(
+                f"{source}, line 1: column {column} is missing from the records export",
+                field=column, instrument=owner.form if owner else None))
     for column in header:
         if column not in expected and column not in KEY_COLUMNS:
-            findings.append(Finding(
-                rule="records_column_unexpected", severity="warning", category="conformance",
-                subcategory="relational", action="none", field=column,
-                message=f"{source}, line 1: column {column} is not in the study definition; it is ignored",
-                hint="Nothing to fix if the field is new on purpose.",
-            ))
+            findings.append(RULES["records_column_unexpected"].finding(
+                f"{source}, line 1: column {column} is not in the study definition; it is ignored", field=column))
     return findings

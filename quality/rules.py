@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from quality.findings import ACTIONS, CATEGORIES, SEVERITIES
+from quality.findings import ACTIONS, CATEGORIES, SEVERITIES, Finding
 
 
 @dataclass(frozen=True)
@@ -41,20 +41,33 @@ class Rule:
         assert self.severity in SEVERITIES, self
         assert self.action in ACTIONS, self
 
+    def finding(self, message: str, **where) -> Finding:
+        """A finding of this rule with the catalog's category, severity, action and hint; ``where`` names the
+        cell (record_id, event, instrument, instance, field, value, source_row)."""
+        return Finding(rule=self.rule, severity=self.severity, category=self.category,
+                       subcategory=self.subcategory, action=self.action, hint=self.hint, message=message, **where)
+
 
 _RULES = (
     # ---- ingest (emitted by the lead's ingest; catalogued here) -------------------------------------------
-    Rule("dictionary_field_missing", "ingest", "conformance", "relational", "error", "none",
+    Rule("dictionary_field_missing", "ingest", "conformance", "relational", "error", "blocked",
          "A field of the study definition is missing from the data dictionary that came with the drop.",
          "Restore the field in the REDCap project (Designer) or agree a study-definition change with the lead."),
-    Rule("dictionary_field_retyped", "ingest", "conformance", "relational", "error", "none",
+    Rule("dictionary_field_retyped", "ingest", "conformance", "relational", "error", "blocked",
          "A field's type, validation, range or choices differ between the drop's dictionary and the study "
          "definition.",
          "Undo the change in the REDCap Designer, or have the study definition updated before the next export."),
+    Rule("dictionary_unreadable", "ingest", "conformance", "relational", "error", "blocked",
+         "The drop's data dictionary cannot be read as a REDCap data dictionary (empty, too few columns, ragged).",
+         "Export the data dictionary again from REDCap (Project Setup → Data Dictionary → Download)."),
+    Rule("records_unreadable", "ingest", "conformance", "relational", "error", "blocked",
+         "The drop cannot be read at all: no records or dictionary file, or a records file that is not a REDCap "
+         "export (no record_id header, NUL bytes, broken CSV); nothing was loaded.",
+         "Check the drop folder and export the records again from REDCap (Data Exports → raw, CSV)."),
     Rule("dictionary_field_unexpected", "ingest", "conformance", "relational", "warning", "none",
          "The drop's dictionary has a field the study definition does not know; its data are not loaded.",
          "Tell the data manager; the field is ignored until the study definition includes it."),
-    Rule("records_column_missing", "ingest", "conformance", "relational", "error", "none",
+    Rule("records_column_missing", "ingest", "conformance", "relational", "error", "blocked",
          "An export column of the study is missing from the records file; it is loaded as empty.",
          "Re-export with all instruments and fields selected (full export, raw values)."),
     Rule("records_column_unexpected", "ingest", "conformance", "relational", "warning", "none",
@@ -266,3 +279,16 @@ SOFT_LIMITS: dict[str, tuple[float, float, str]] = {
 PASP_RAP_MIN = 3.0
 PASP_RAP_MAX = 15.0
 PASP_TOLERANCE = 5.0
+
+
+CATALOG_DOC_HEADER = """# Data-quality rules
+
+Every rule the pipeline applies, by Kahn category, with what the pipeline does and what the data steward does
+in REDCap. Generated from `quality/rules.py` (`python -m quality.rules > docs/quality_rules.md`); a test keeps
+the two in sync.
+
+"""
+
+
+if __name__ == "__main__":
+    print(CATALOG_DOC_HEADER + rules_markdown())

@@ -12,7 +12,8 @@ from ingest.reader import UnreadableFileError
 from orchestration.publishing import publish_steward_report
 from orchestration.resources import StudyLocations, Warehouse
 from orchestration.version import code_version
-from quality.findings import Finding, findings_frame
+from quality.findings import findings_frame
+from quality.rules import RULES
 from quality.store import write_findings
 from study.definition import load_study
 
@@ -42,9 +43,7 @@ def raw_records(context: dg.AssetExecutionContext, warehouse: Warehouse, locatio
             result = land_drop(conn, drop, study, key, code_version=code_version())
             write_findings(conn, "ingest", findings_frame(result.findings), drop.drop_id)
     except (DropError, UnreadableFileError) as exc:
-        finding = Finding(rule="records_unreadable", severity="error", category="conformance",
-                          subcategory="relational", action="blocked", message=str(exc),
-                          hint="Check the export drop (file names, format) and export again from REDCap.")
+        finding = RULES["records_unreadable"].finding(str(exc))
         publish_steward_report(locations, [finding], gate_results=[
             {"gate": "readable_drop", "passed": False, "message": str(exc)}])
         raise dg.Failure(description=f"The export drop cannot be loaded: {exc}") from exc
