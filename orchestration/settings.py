@@ -6,6 +6,7 @@ Every path is made absolute here, once: dbt-duckdb would resolve a relative ware
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEFAULT_INBOX = REPO_ROOT / "demo" / "inbox"
 DEFAULT_HOME = REPO_ROOT / ".ssc_home"
+
+# dbt comes with this interpreter's environment; dagster-dbt's own manifest preparation (under `dagster dev`)
+# looks for `dbt` on PATH.
+_BIN = str(Path(sys.executable).parent)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
 # No network at run time: nothing may phone home.
 for variable, value in {
