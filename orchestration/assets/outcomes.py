@@ -5,9 +5,12 @@ and shows the result as a markdown table in the Dagster UI.
 """
 
 
+import base64
 import time
 from dataclasses import dataclass
 from typing import Callable
+
+import pandas as pd
 
 import dagster as dg
 
@@ -26,6 +29,23 @@ from analysis.vascular import vascular
 from orchestration.assets.dbt import mart_key
 from orchestration.markdown import outcome_markdown
 from orchestration.resources import Warehouse
+from report.figures import km_figure, trajectory_figure
+
+
+def _analysed(adbds: pd.DataFrame, param: str) -> pd.DataFrame:
+    rows = adbds[(adbds["param"] == param) & adbds["analysed"].fillna(False).astype(bool)]
+    return rows[["record_id", "timepoint", "value"]].dropna()
+
+
+def _survival_plot(marts: dict, result: dict) -> str | None:
+    return km_figure(marts["adtte"])
+
+
+def _trajectory_plot(param: str, ylabel: str):
+    def plot(marts: dict, result: dict) -> str | None:
+        return trajectory_figure(_analysed(marts["adbds"], param), result.get("by_timepoint"),
+                                 name=f"asset-{param}", ylabel=ylabel)
+    return plot
 
 
 @dataclass(frozen=True)
@@ -35,18 +55,22 @@ class Outcome:
     marts: tuple[str, ...]  # passed to the function in this order
     description: str
     in_contract: bool = True  # a key of outcomes.json fixed by the contract
+    plot: Callable[[dict, dict], str | None] | None = None  # (marts, result) -> SVG shown in the Dagster UI
 
 
 OUTCOMES = (
     Outcome("overall_survival", overall_survival, ("adtte",),
-            "Kaplan–Meier overall survival from day 0, 95% CI by log(−log), S(t) at 1, 3 and 5 years."),
+            "Kaplan–Meier overall survival from day 0, 95% CI by log(−log), S(t) at 1, 3 and 5 years.",
+            plot=_survival_plot),
     Outcome("mrss", mrss_outcome, ("adbds",),
-            "mRSS by timepoint and change from baseline (paired t-test and Wilcoxon signed-rank)."),
+            "mRSS by timepoint and change from baseline (paired t-test and Wilcoxon signed-rank).",
+            plot=_trajectory_plot("mrss_total", "mRSS (0–51)")),
     Outcome("hrct_ild", hrct_ild, ("adsl", "adbds"),
             "HRCT in ILD: category of the latest follow-up scan (recorded, or derived from extent change)."),
     Outcome("pah", pah, ("adsl", "adbds", "adtte"),
             "PAH on echo at 5 years: stable, worsened (PASP rise ≥ 10 mmHg or death ≤ 5 y), not evaluable."),
-    Outcome("haq_di", haq_di_outcome, ("adbds",), "HAQ-DI by timepoint."),
+    Outcome("haq_di", haq_di_outcome, ("adbds",), "HAQ-DI by timepoint.",
+            plot=_trajectory_plot("haq_di", "HAQ-DI (0–3)")),
     Outcome("vascular", vascular, ("adbds",),
             "Raynaud's Condition Score, active digital ulcers and Medsger peripheral vascular severity."),
     Outcome("adverse_events", adverse_events, ("adae", "adex", "adtte"),
@@ -82,8 +106,15 @@ def _build(outcome: Outcome) -> dg.AssetsDefinition:
         result = assert_jsonable(outcome.function(*(marts[m] for m in outcome.marts)))
         seconds = time.perf_counter() - started
         context.log.info(f"{outcome.name} computed in {seconds:.2f} s")
-        context.add_output_metadata({"result": dg.MetadataValue.md(outcome_markdown(result)),
-                                     "seconds": round(seconds, 3)})
+        metadata = {"result": dg.MetadataValue.md(outcome_markdown(result)), "seconds": round(seconds, 3)}
+        svg = outcome.plot(marts, result) if outcome.plot else None
+        if svg:
+            # a standalone SVG image needs its namespace (the report's inline SVGs do without it)
+            if "xmlns=" not in svg.split(">", 1)[0]:
+                svg = svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
+            encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+            metadata["plot"] = dg.MetadataValue.md(f"![{outcome.name}](data:image/svg+xml;base64,{encoded})")
+        context.add_output_metadata(metadata)
         return result
 
     return _outcome
