@@ -191,12 +191,18 @@ def km_figure(adtte: pd.DataFrame | None, *, mark_year: float | None = 5.0) -> s
 # --------------------------------------------------------------------------------------- trajectories
 
 
+MAX_PATIENT_LINES = 200  # more grey lines than this are unreadable, and slow to draw and to load
+
+
 def trajectory_figure(values: pd.DataFrame | None, summary: Iterable[dict] | None = None, *, name: str,
-                      ylabel: str, title: str = "", ylim: tuple[float, float] | None = None) -> str | None:
+                      ylabel: str, title: str = "", ylim: tuple[float, float] | None = None,
+                      max_lines: int = MAX_PATIENT_LINES) -> str | None:
     """Individual patient lines (light grey) and mean ± SD by timepoint.
 
     ``values``: record_id, timepoint, value (analysed values). ``summary``: rows {timepoint, n, mean, sd}
-    (e.g. from outcomes.json); where absent the mean and SD are computed from ``values``.
+    (e.g. from outcomes.json); where absent the mean and SD are computed from ``values``. With more than
+    ``max_lines`` patients, every k-th patient (by record id) is drawn, and the legend says how many; the mean
+    and SD always use every patient.
     """
     summary_rows = [r for r in (summary or []) if isinstance(r, dict) and not is_missing(r.get("timepoint"))]
     has_values = values is not None and not values.empty
@@ -222,8 +228,14 @@ def trajectory_figure(values: pd.DataFrame | None, summary: Iterable[dict] | Non
 
     with plt.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(7.2, 3.9))
+        shown = total = 0
         if has_values:
-            for _, grp in values.groupby("record_id", sort=True):
+            patients = sorted(values["record_id"].unique(), key=str)
+            total = len(patients)
+            step = -(-total // max_lines)  # ceil: draw at most max_lines patients
+            drawn = set(patients[::step])
+            shown = len(drawn)
+            for _, grp in values[values["record_id"].isin(drawn)].groupby("record_id", sort=True):
                 grp = grp.assign(_x=grp["timepoint"].map(pos)).dropna(subset=["_x"]).sort_values("_x")
                 if len(grp) == 1:
                     ax.plot(grp["_x"], grp["value"], linestyle="none", marker="o", markersize=2.5,
@@ -241,7 +253,8 @@ def trajectory_figure(values: pd.DataFrame | None, summary: Iterable[dict] | Non
             ax.errorbar(xs, means, yerr=sds, color=ACCENT, linewidth=2, marker="o", markersize=5,
                         capsize=4, elinewidth=1.4, zorder=3, label="Mean ± SD")
         if has_values:
-            ax.plot([], [], color=PATIENT, linewidth=1, label="Individual patients")
+            label = "Individual patients" if shown == total else f"Individual patients ({shown} of {total} shown)"
+            ax.plot([], [], color=PATIENT, linewidth=1, label=label)
         labels = []
         for tp in tps:
             n = stats.get(tp, (None, None, None))[2]
