@@ -477,19 +477,22 @@ def findings_from_runs(runs: Iterable[SuiteRun], identifiers: Iterable[str] = ()
 # ---- Dagster ------------------------------------------------------------------------------------------------
 
 
+def _total_by_rule(summaries: list[dict], key: str) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for summary in summaries:
+        for rule, n in summary[key].items():
+            totals[rule] = totals.get(rule, 0) + n
+    return totals
+
+
 def check_metadata(runs: SuiteRun | Iterable[SuiteRun], data_docs: str | Path | None = None) -> dict:
     """Asset-check metadata (dagster MetadataValue) summarising one or more suite runs."""
     import dagster as dg
 
     runs = [runs] if isinstance(runs, SuiteRun) else list(runs)
     summaries = [r.summary() for r in runs]
-    failures: dict[str, int] = {}
-    unexpected: dict[str, int] = {}
-    for s in summaries:
-        for k, v in s["failures_by_rule"].items():
-            failures[k] = failures.get(k, 0) + v
-        for k, v in s["unexpected_by_rule"].items():
-            unexpected[k] = unexpected.get(k, 0) + v
+    failures = _total_by_rule(summaries, "failures_by_rule")
+    unexpected = _total_by_rule(summaries, "unexpected_by_rule")
     rows = ["| suite | rows | expectations | failed (error) | failed (warning) | unexpected |",
             "|---|---:|---:|---:|---:|---:|"]
     for s in summaries:
@@ -530,24 +533,17 @@ def to_asset_check_result(runs: SuiteRun | Iterable[SuiteRun], *, asset_key=None
     runs = [runs] if isinstance(runs, SuiteRun) else list(runs)
     failed = [r for run in runs for r in run.failed()]
     has_error = any((r.expectation_config.meta or {}).get("severity", "error") == "error" for r in failed)
+    metadata = check_metadata(runs, data_docs)
     if description is None and failed:
         # one line for the run log and the UI's check list: which rules failed, with how many values
-        unexpected: dict[str, int] = {}
-        for run in runs:
-            for rule, n in run.summary()["unexpected_by_rule"].items():
-                unexpected[rule] = unexpected.get(rule, 0) + n
+        unexpected = metadata["unexpected_by_rule"].data
         description = "unexpected values by rule: " + ", ".join(
             f"{rule} {n}" for rule, n in sorted(unexpected.items(), key=lambda item: -item[1]))
-    kwargs = {}
-    if asset_key is not None:
-        kwargs["asset_key"] = asset_key
-    if check_name is not None:
-        kwargs["check_name"] = check_name
-    if description is not None:
-        kwargs["description"] = description
     return dg.AssetCheckResult(
         passed=not failed,
         severity=dg.AssetCheckSeverity.ERROR if has_error else dg.AssetCheckSeverity.WARN,
-        metadata=check_metadata(runs, data_docs),
-        **kwargs,
+        metadata=metadata,
+        asset_key=asset_key,
+        check_name=check_name,
+        description=description,
     )
