@@ -35,6 +35,7 @@ def provenance(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dict:
         "dictionary_sha256": drop.get("dictionary_sha256"),
         "export_datetime": str(drop.get("export_datetime")) if drop.get("export_datetime") is not None else None,
         "pseudonym_key": drop.get("pseudonym_key"),
+        "pseudonym_key_is_demo": drop.get("pseudonym_key") == "demo",  # the report says so in a banner
         "run_id": context.run.run_id,
         "code_version": code_version(),
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

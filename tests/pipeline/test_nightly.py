@@ -107,6 +107,8 @@ def test_make_run_publishes_every_output(demo_run):
     report = (home / "reports" / "report.html").read_text()
     for text in PUBLISHED_STRINGS:
         assert text in report, text
+    assert "DEMO pseudonym key" in report  # make run without SSC_PSEUDONYM_KEY says so
+    assert "SSC_PSEUDONYM_KEY is not set" in result.stdout + result.stderr
     assert (home / "reports" / "steward.html").stat().st_size > 1000
     assert (home / "data_docs" / "index.html").exists()
     assert outcomes(home)["provenance"]["records_sha256"] == query(home, "select records_sha256 from raw.current_drop")[0][0]
@@ -207,6 +209,7 @@ def test_outcomes_on_an_unseen_cohort_equal_the_plan_computed_by_hand(unseen_run
 
 def test_no_identifier_value_anywhere_under_ssc_home(unseen_run):
     home, drop = unseen_run
+    assert "DEMO pseudonym key" not in (home / "reports" / "report.html").read_text()
     with open(records_file(drop), newline="", encoding="utf-8-sig") as handle:
         dobs = {row["dob"].encode() for row in csv.DictReader(handle) if row["dob"]}
     assert dobs and len(list(home.rglob("*"))) > 50
