@@ -169,6 +169,25 @@ def test_a_drop_that_lost_a_field_stops_at_the_gate_and_publishes_nothing(demo_r
     assert "echo_pasp_mmhg" in steward and "BLOCKED" in steward
 
 
+def test_an_unreadable_drop_fails_naming_file_and_line_and_still_reports(demo_run, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(demo_run[0], home)
+    published = (home / "reports" / "outcomes.json").read_bytes()
+    inbox = tmp_path / "inbox"
+    shutil.copytree(DEMO_INBOX, inbox)
+    broken = inbox / "2026-11-25T0200"
+    shutil.copytree(inbox / "2026-11-24T0200", broken)
+    (records,) = broken.glob("SSC_DATA_*.csv")
+    records.write_text("Record ID,Event Name\n1,baseline\n")  # a "labels" export, not REDCap's raw format
+
+    result = run_nightly(home, inbox)
+    assert result.returncode != 0
+    assert f"{records.name}, line 1" in result.stdout and "record_id" in result.stdout
+    assert (home / "reports" / "outcomes.json").read_bytes() == published
+    steward = (home / "reports" / "steward.html").read_text()
+    assert "records_unreadable" in steward and records.name in steward
+
+
 # ---- cohorts the pipeline has never seen --------------------------------------------------------------
 
 
