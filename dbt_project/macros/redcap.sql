@@ -66,6 +66,12 @@ from rows
 {%- endmacro %}
 
 
+{#- Every instrument of the study that has a staging model (stg_redcap__<instrument>). -#}
+{% macro redcap_instruments() %}
+    {{ return(['enrollment'] + dated_instruments() | map(attribute=0) | list) }}
+{% endmacro %}
+
+
 {#- Instruments whose rows are dated assessments, with the field that dates them. -#}
 {% macro dated_instruments() %}
     {{ return([

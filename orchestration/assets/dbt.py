@@ -50,7 +50,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
 translator = WarehouseTranslator()
 
 # Before the plausibility gate: typed instruments and the timeline the plausibility suites validate.
-TIMELINE_SELECT = "analysis_windows staging intermediate.timeline"
+TIMELINE_SELECT = "analysis_windows redcap_checkbox_choices staging intermediate.timeline"
 # After the gate: exclusions applied, windows chosen, analysis datasets.
 ANALYSIS_SELECT = "intermediate.analysis marts"
 
