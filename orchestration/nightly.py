@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
@@ -14,11 +15,28 @@ from orchestration.definitions import defs
 from orchestration.settings import load_settings
 
 
+IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+STALE_AFTER = timedelta(hours=2)  # the job's own limit is 1 hour: an older "started" run died without saying so
+
+
+def run_in_progress(instance: dg.DagsterInstance) -> str | None:
+    """The id of a nightly run in progress on this instance (DuckDB takes one writer), if any."""
+    cutoff = datetime.now(timezone.utc) - STALE_AFTER
+    for record in instance.get_run_records(dg.RunsFilter(job_name="nightly", statuses=IN_PROGRESS)):
+        if record.update_timestamp.replace(tzinfo=record.update_timestamp.tzinfo or timezone.utc) > cutoff:
+            return record.dagster_run.run_id
+    return None
+
+
 def main() -> int:
     settings = load_settings()
     started = time.perf_counter()
     print(f"nightly: inbox {settings.inbox}\nnightly: state {settings.home}", flush=True)
     instance = dg.DagsterInstance.get()
+    busy = run_in_progress(instance)
+    if busy:
+        print(f"nightly: run {busy} is in progress on this SSC_HOME; not starting a second writer of the warehouse")
+        return 1
     result = defs.get_job_def("nightly").execute_in_process(instance=instance, raise_on_error=False)
     seconds = time.perf_counter() - started
 
