@@ -1,26 +1,32 @@
 """Find export drops in the inbox and the files each one holds.
 
-A drop is a folder named so that the newest sorts last (``2026-11-24T0200``); it holds REDCap's records
-export (``<Project>_DATA_<date>_<time>.csv`` or ``records.csv``) and data dictionary
-(``<Project>_DataDictionary_<date>.csv`` or ``dictionary.csv``).
+A drop is a folder whose name is the export timestamp ``YYYY-MM-DDTHHMM`` (the contract: the newest sorts
+last). Anything else in the inbox (``archive``, ``__MACOSX``, ``old``, hidden folders, loose files) is not a
+drop: it is ignored and listed once (:attr:`Inbox.ignored`). A drop holds REDCap's records export
+(``<Project>_DATA_<date>_<time>.csv`` or ``records.csv``) and data dictionary
+(``<Project>_DataDictionary_<date>.csv`` or ``dictionary.csv``); hidden files and macOS AppleDouble companions
+(``._<name>``, ``.DS_Store``) inside a drop are ignored.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 
 class DropError(RuntimeError):
-    """The inbox or a drop cannot be used; the message names the folder or file."""
+    """The inbox or a drop cannot be used; the message names the folder or file and what to do."""
 
 
 _RECORDS_NAME = re.compile(r"^(?P<project>.+)_DATA_(?P<date>\d{4}-\d{2}-\d{2})_(?P<time>\d{4})\.csv$", re.I)
 _DICTIONARY_NAME = re.compile(r"^(?P<project>.+)_DataDictionary_(?P<date>\d{4}-\d{2}-\d{2})\.csv$", re.I)
-_DROP_NAME = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})(?:T(?P<time>\d{4}))?")
+_DROP_NAME = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})T(?P<time>\d{4})$")
+RECORDS_PATTERN = "<Project>_DATA_<YYYY-MM-DD>_<HHMM>.csv"
+DICTIONARY_PATTERN = "<Project>_DataDictionary_<YYYY-MM-DD>.csv"
+DROP_PATTERN = "YYYY-MM-DDTHHMM"
 
 
 @dataclass(frozen=True)
@@ -31,9 +37,22 @@ class Drop:
     dictionary_file: Path
     export_datetime: datetime
 
-    @property
-    def export_date(self):
-        return self.export_datetime.date()
+
+@dataclass(frozen=True)
+class Inbox:
+    """The drop folders of an inbox, oldest first, and the entries that are not drops (names only)."""
+
+    folder: Path
+    drops: tuple[Path, ...]
+    ignored: tuple[str, ...] = field(default=())
+
+    def describe_ignored(self) -> str | None:
+        """One log line naming what was ignored, or None."""
+        if not self.ignored:
+            return None
+        return (f"inbox {self.folder}: ignored {len(self.ignored)} entr{'y' if len(self.ignored) == 1 else 'ies'} "
+                f"that {'is' if len(self.ignored) == 1 else 'are'} not a drop folder named {DROP_PATTERN}: "
+                + ", ".join(self.ignored))
 
 
 def sha256_of(path: Path) -> str:
@@ -44,27 +63,54 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def list_drops(inbox: Path) -> list[Path]:
-    """Drop folders in the inbox, oldest first (hidden folders are ignored)."""
+def is_hidden(path: Path) -> bool:
+    """Hidden files and folders, and macOS companions (``._x`` AppleDouble files, ``.DS_Store``, ``__MACOSX``)."""
+    return path.name.startswith(".") or path.name == "__MACOSX"
+
+
+def drop_time(name: str) -> datetime | None:
+    """The export time a drop folder's name stands for, or None when the name is not ``YYYY-MM-DDTHHMM``."""
+    match = _DROP_NAME.match(name)
+    if not match:
+        return None
+    try:
+        return datetime.strptime(f"{match['date']} {match['time']}", "%Y-%m-%d %H%M")
+    except ValueError:  # 2026-13-45T9999: the shape of a drop name, not a time
+        return None
+
+
+def scan_inbox(inbox: Path) -> Inbox:
+    """Drop folders in the inbox (named ``YYYY-MM-DDTHHMM``), oldest first, and the ignored entries."""
     inbox = Path(inbox)
     if not inbox.is_dir():
         raise DropError(f"the inbox {inbox} does not exist or is not a folder (set SSC_INBOX)")
-    return sorted(p for p in inbox.iterdir() if p.is_dir() and not p.name.startswith("."))
+    drops, ignored = [], []
+    for entry in sorted(inbox.iterdir()):
+        if entry.is_dir() and drop_time(entry.name) is not None:
+            drops.append(entry)
+        elif not (entry.is_file() and is_hidden(entry)):  # a stray .DS_Store is not worth a word
+            ignored.append(entry.name + ("/" if entry.is_dir() else ""))
+    return Inbox(folder=inbox, drops=tuple(drops), ignored=tuple(ignored))
 
 
-def _one(folder: Path, pattern: re.Pattern, plain_name: str, what: str) -> Path:
-    candidates = sorted(p for p in folder.iterdir() if p.is_file() and pattern.match(p.name))
+def list_drops(inbox: Path) -> list[Path]:
+    """Drop folders in the inbox, oldest first."""
+    return list(scan_inbox(inbox).drops)
+
+
+def _one(folder: Path, pattern: re.Pattern, plain_name: str, shown: str, what: str) -> Path:
+    files = [p for p in folder.iterdir() if p.is_file() and not is_hidden(p)]
+    candidates = sorted(p for p in files if pattern.match(p.name))
     plain = folder / plain_name
     if plain.is_file():
         candidates.append(plain)
     if not candidates:
-        raise DropError(
-            f"drop {folder}: no {what} file (expected {pattern.pattern.replace('(?P<project>.+)', '<Project>')}"
-            f" or {plain_name})"
-        )
+        raise DropError(f"drop {folder.name}: no {what} file ({shown} or {plain_name}) in {folder}; "
+                        "export it from REDCap into the drop folder")
     if len(candidates) > 1:
         names = ", ".join(p.name for p in candidates)
-        raise DropError(f"drop {folder}: more than one {what} file ({names}); a drop holds one export")
+        raise DropError(f"drop {folder.name}: more than one {what} file ({names}); a drop holds one export: "
+                        "move the others out")
     return candidates[0]
 
 
@@ -73,16 +119,16 @@ def _export_datetime(records_file: Path, folder: Path) -> datetime:
     match = _RECORDS_NAME.match(records_file.name)
     if match:
         return datetime.strptime(f"{match['date']} {match['time']}", "%Y-%m-%d %H%M")
-    match = _DROP_NAME.match(folder.name)
-    if match:
-        return datetime.strptime(f"{match['date']} {match['time'] or '0000'}", "%Y-%m-%d %H%M")
+    from_name = drop_time(folder.name)
+    if from_name is not None:
+        return from_name
     return datetime.fromtimestamp(records_file.stat().st_mtime).replace(microsecond=0)
 
 
 def open_drop(folder: Path) -> Drop:
     folder = Path(folder)
-    records = _one(folder, _RECORDS_NAME, "records.csv", "records")
-    dictionary = _one(folder, _DICTIONARY_NAME, "dictionary.csv", "data dictionary")
+    records = _one(folder, _RECORDS_NAME, "records.csv", RECORDS_PATTERN, "records")
+    dictionary = _one(folder, _DICTIONARY_NAME, "dictionary.csv", DICTIONARY_PATTERN, "data dictionary")
     return Drop(
         drop_id=folder.name,
         folder=folder,
@@ -92,8 +138,22 @@ def open_drop(folder: Path) -> Drop:
     )
 
 
-def newest_drop(inbox: Path) -> Drop:
-    drops = list_drops(inbox)
-    if not drops:
-        raise DropError(f"the inbox {inbox} holds no drop folder")
-    return open_drop(drops[-1])
+def newest_drop(inbox: Path | Inbox) -> Drop:
+    scanned = inbox if isinstance(inbox, Inbox) else scan_inbox(inbox)
+    if not scanned.drops:
+        extra = f" ({len(scanned.ignored)} other entries ignored: {', '.join(scanned.ignored)})" if scanned.ignored else ""
+        raise DropError(f"the inbox {scanned.folder} holds no drop folder named {DROP_PATTERN}{extra}")
+    return open_drop(scanned.drops[-1])
+
+
+def check_not_older(drop: Drop, last_loaded: tuple[str, datetime] | None) -> None:
+    """Refuse a drop exported before the last drop loaded (``(drop_id, export_datetime)``): a full snapshot
+    older than the warehouse's would silently roll the study back."""
+    if last_loaded is None:
+        return
+    last_id, last_time = last_loaded
+    if drop.export_datetime < last_time:
+        raise DropError(
+            f"drop {drop.drop_id} was exported {drop.export_datetime:%Y-%m-%d %H:%M}, before drop {last_id} "
+            f"(exported {last_time:%Y-%m-%d %H:%M}) that is already loaded; an older snapshot is not loaded: "
+            "put the newest export in the inbox")

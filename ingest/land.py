@@ -17,8 +17,9 @@ import duckdb
 import pandas as pd
 
 from ingest.deidentify import PseudonymKey, age_in_years, parse_iso_date, pseudonym
-from ingest.drops import Drop, sha256_of
-from ingest.reader import parse_records
+from ingest.drops import Drop, check_not_older, sha256_of
+from ingest.normalise import normalise_export, parse_missing_data_codes
+from ingest.reader import ParsedRecords, parse_records
 from ingest.structure import compare_dictionary, compare_header
 from quality.findings import REDACTED, Finding
 from quality.rules import RULES
@@ -27,6 +28,8 @@ from study.definition import KEY_COLUMNS, DictionaryError, Study, parse_dictiona
 log = logging.getLogger(__name__)
 
 PROVENANCE_COLUMNS = ("_drop_id", "_source_row")
+# File-level faults after which no row can be trusted to be what REDCap wrote: the drop is not loaded at all.
+INGEST_STOPS = ("export_dates_not_iso", "export_labels_mixed", "rows_swallowed_by_quote")
 PSEUDONYM_COLUMN = "mrn_pseudonym"
 AGE_COLUMN = "age_at_day0"
 
@@ -49,6 +52,11 @@ class LandingResult:
     def blocked(self) -> list[Finding]:
         return [f for f in self.findings if f.action == "blocked"]
 
+    @property
+    def stops(self) -> list[Finding]:
+        """Faults of the file as a whole that stop the run before anything is loaded (see INGEST_STOPS)."""
+        return [f for f in self.findings if f.rule in INGEST_STOPS]
+
 
 def landed_columns(study: Study) -> list[str]:
     """Columns of raw.records after de-identification, in export order."""
@@ -63,6 +71,17 @@ def landed_columns(study: Study) -> list[str]:
             continue
         columns.append(column)
     return columns
+
+
+def last_loaded(conn: duckdb.DuckDBPyConnection, other_than: str) -> tuple[str, datetime] | None:
+    """(drop_id, export_datetime) of the newest drop loaded before, other than ``other_than``; None if none."""
+    exists = conn.execute("select count(*) from information_schema.tables "
+                          "where table_schema = 'raw' and table_name = 'drops'").fetchall()[0][0]
+    if not exists:
+        return None
+    row = conn.execute("select drop_id, export_datetime from raw.drops where drop_id <> ? "
+                       "order by export_datetime desc limit 1", [other_than]).fetchall()
+    return (row[0][0], row[0][1]) if row else None
 
 
 def _archive_table(drop_id: str, records_sha256: str) -> str:
@@ -101,8 +120,12 @@ def _deidentify(frame: pd.DataFrame, study: Study, key: PseudonymKey, source: st
     return frame.drop(columns=identifiers), findings
 
 
-def read_drop(drop: Drop, study: Study, key: PseudonymKey) -> tuple[pd.DataFrame, LandingResult]:
-    """Parse, check and de-identify a drop; nothing is written. Returns raw.records rows and the result."""
+def read_drop(drop: Drop, study: Study, key: PseudonymKey,
+              missing_codes: dict[str, str] | None = None) -> tuple[pd.DataFrame, LandingResult]:
+    """Parse, check, normalise and de-identify a drop; nothing is written. Returns raw.records rows and the result.
+
+    ``missing_codes``: the study's REDCap missing-data codes (default: REDCap's list).
+    """
     started = time.perf_counter()
     result = LandingResult(
         drop=drop,
@@ -123,25 +146,28 @@ def read_drop(drop: Drop, study: Study, key: PseudonymKey) -> tuple[pd.DataFrame
     except DictionaryError as exc:
         result.findings.append(RULES["dictionary_unreadable"].finding(str(exc)))
 
-    parsed = parse_records(drop.records_file)
+    parsed = parse_records(drop.records_file, set(study.export_columns), study.event_names)
     source = parsed.source
     result.export_rows = parsed.export_rows
     result.readable_rows = len(parsed.rows)
-    result.unreadable_rows = len(parsed.ragged)
+    result.unreadable_rows = parsed.export_rows - len(parsed.rows)
+    result.findings += _file_findings(parsed)
     result.findings += compare_header(study, parsed.header, source)
     width = len(parsed.header)
     for row, n_fields in parsed.ragged:
+        if row in parsed.swallowing_rows:
+            continue  # the stray-quote finding names it
         result.findings.append(RULES["unreadable_row"].finding(
             f"{source}, row {row}: {n_fields} fields where the header has {width}; the row cannot be aligned with "
             "its columns and was not loaded", source_row=row))
-    for row in parsed.replaced_rows:
-        result.findings.append(RULES["encoding_replaced"].finding(
-            f"{source}, row {row}: bytes that are not UTF-8 were replaced by \ufffd", source_row=row))
     result.seconds["parse"] = time.perf_counter() - started
 
     frame = pd.DataFrame(parsed.rows, columns=parsed.header, dtype=object)
     frame = frame.where(frame.map(lambda v: v.strip() != ""), None) if len(frame) else frame
     frame["_source_row"] = parsed.source_rows
+    result.findings += _replaced_cells(frame, parsed, study)
+    result.findings += normalise_export(frame, study, parsed.format, parse_missing_data_codes(None)
+                                        if missing_codes is None else missing_codes, source)
     for column in study.export_columns:  # a missing column lands as NULL; the gate has a finding for it
         if column not in frame:
             frame[column] = None
@@ -153,11 +179,66 @@ def read_drop(drop: Drop, study: Study, key: PseudonymKey) -> tuple[pd.DataFrame
     return frame, result
 
 
+def _file_findings(parsed: ParsedRecords) -> list[Finding]:
+    """Findings about the records file as a whole: how it was re-saved, repeated headers, stray quotes."""
+    source, findings = parsed.source, []
+    if parsed.format.resaved:
+        findings.append(RULES["export_resaved"].finding(
+            f"{source} was re-saved by a spreadsheet program ({', '.join(parsed.format.resaved)}); it could be read "
+            "without guessing and was read as such"))
+    if parsed.repeated_headers:
+        lines = parsed.repeated_headers
+        findings.append(RULES["repeated_header"].finding(
+            f"{source}, line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines[:5]))}: the header line is "
+            f"repeated ({len(lines)} time{'s' if len(lines) > 1 else ''}): exports were concatenated; "
+            "the repeated header is not a data row and was skipped"))
+    for first, last, record_id, event, count in parsed.swallowed:
+        findings.append(RULES["rows_swallowed_by_quote"].finding(
+            f"{source}, lines {first}–{last}: a stray double quote in record {record_id} ({event}) runs over "
+            f"{count} following row{'s' if count > 1 else ''}, which could not be read; find the stray \" in a "
+            f"free-text field of record {record_id} in REDCap and export again",
+            record_id=record_id, event=event or None))
+    return findings
+
+
+def _replaced_cells(frame: pd.DataFrame, parsed: ParsedRecords, study: Study) -> list[Finding]:
+    """One finding per cell whose bytes were not valid UTF-8 (the value of an identifier is never shown)."""
+    if not parsed.replaced_rows:
+        return []
+    findings = []
+    rows = frame[frame["_source_row"].isin(parsed.replaced_rows)]
+    owner = study.column_owner
+    for column in parsed.header:
+        if column not in rows:
+            continue
+        hit = rows[rows[column].astype("string").str.contains("\ufffd", regex=False).fillna(False).astype(bool)]
+        for row in hit.itertuples(index=False):
+            values = dict(zip(hit.columns, row))
+            f = owner.get(column)
+            findings.append(RULES["encoding_replaced"].finding(
+                f"{parsed.source}, row {values['_source_row']}: {column} of record {values.get('record_id')} holds "
+                "bytes that are neither UTF-8 nor Windows-1252 text; they were replaced by \ufffd",
+                record_id=values.get("record_id"), event=values.get("redcap_event_name"), field=column,
+                instrument=f.form if f else None, source_row=int(values["_source_row"]),
+                value=REDACTED if f is not None and f.identifier else None))
+    return findings
+
+
 def land_drop(conn: duckdb.DuckDBPyConnection, drop: Drop, study: Study, key: PseudonymKey,
-              code_version: str = "") -> LandingResult:
-    """Read a drop and make it the current raw snapshot. Reloading the same files writes nothing."""
-    frame, result = read_drop(drop, study, key)
+              code_version: str = "", missing_codes: dict[str, str] | None = None) -> LandingResult:
+    """Read a drop and make it the current raw snapshot. Reloading the same files writes nothing; a drop with a
+    fault of the file as a whole (:attr:`LandingResult.stops`) writes nothing either.
+
+    Raises :class:`~ingest.drops.DropError` for a drop exported before the last drop loaded.
+    """
+    frame, result = read_drop(drop, study, key, missing_codes)
+    if result.stops:
+        # nothing is loaded: cell-level findings would only repeat, row by row, what the file-level ones say
+        result.findings = [f for f in result.findings if f.source_row is None]
+        log.info("drop %s: not loaded: %s", drop.drop_id, "; ".join(f.rule for f in result.stops))
+        return result
     started = time.perf_counter()
+    check_not_older(drop, last_loaded(conn, drop.drop_id))
     conn.execute("create schema if not exists raw")
     conn.execute("create schema if not exists raw_archive")
     conn.execute("""

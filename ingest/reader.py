@@ -1,22 +1,60 @@
-"""Read a records export as text, so that no value in it can crash the load.
+"""Read a records export as REDCap wrote it, as text, so that no value in it can crash the load.
 
-Everything is a string here. Bytes that are not UTF-8 are replaced (and reported by row, never by value), a
-leading BOM is dropped, a row whose number of fields differs from the header's is set aside as unreadable
-(its values are not kept: they may hold identifiers, and they cannot be trusted to be in their columns).
+REDCap writes UTF-8 (a BOM may lead), ``,``-delimited, one line per row (free text may hold quoted line
+breaks). A file that a spreadsheet program opened and saved again differs in ways that can be recognised from
+the file as a whole: another encoding (Windows-1252, UTF-16), another delimiter (``;`` or tab, with decimal
+commas), CRLF line ends. :func:`sniff_export` recognises these once, for the whole file
+(:class:`ExportFormat`), so that they are reported once rather than cell by cell; where the reading is
+unambiguous the file is read correctly and the format says so (``resaved``), where it is not the file is
+refused (:class:`UnreadableFileError`, naming file and what to do).
+
+:func:`parse_records` then reads the rows. Everything is a string. A row whose number of fields differs from
+the header's is set aside as unreadable (its values are not kept: they may hold identifiers, and they cannot
+be trusted to be in their columns). Two faults that make a parser lose rows silently are caught:
+
+* a repeated header line (two exports concatenated) is not a data row: it is skipped and listed
+  (``repeated_headers``);
+* a stray ``"`` that opens a quoted field swallows the following lines into one record: a parsed record that
+  spans several lines, one of which starts like a new row (a record id and a known event), is listed
+  (``swallowed``) and every row it swallowed counts as an unreadable export row, so that nothing is lost
+  silently.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 csv.field_size_limit(1 << 24)
 
+REEXPORT = "export the records again from REDCap (Data Exports, CSV raw data) and copy the file into the drop unopened"
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
 
 class UnreadableFileError(RuntimeError):
-    """The file cannot be read as a REDCap export at all; the message names the file and line."""
+    """The file cannot be read as a REDCap export at all; the message names the file, the line and what to do."""
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """How the records file is written. ``resaved`` lists, in words, each way it differs from REDCap's own
+    export (empty for a file as REDCap writes it)."""
+
+    encoding: str = "utf-8"  # python codec used to read it
+    delimiter: str = ","
+    line_ending: str = "LF"  # LF | CRLF | CR
+    bom: bool = False
+    resaved: tuple[str, ...] = ()
+
+    @property
+    def decimal_comma_possible(self) -> bool:
+        """A ``;``- or tab-delimited file comes from a locale that writes decimal commas."""
+        return self.delimiter != ","
 
 
 @dataclass
@@ -27,60 +65,174 @@ class ParsedRecords:
     source_rows: list[int]  # spreadsheet row number of each row (header = 1)
     ragged: list[tuple[int, int]] = field(default_factory=list)  # (source_row, number of fields)
     replaced_rows: list[int] = field(default_factory=list)  # rows where undecodable bytes were replaced
-    export_rows: int = 0  # data rows in the file, readable or not
+    export_rows: int = 0  # data rows in the file, readable or not (swallowed rows included)
+    format: ExportFormat = field(default_factory=ExportFormat)
+    repeated_headers: list[int] = field(default_factory=list)  # physical lines repeating the header
+    # (first line, last line, record id, event, rows swallowed) of each record a stray quote ran over
+    swallowed: list[tuple[int, int, str, str, int]] = field(default_factory=list)
+    swallowing_rows: set[int] = field(default_factory=set)  # source rows of the records that swallowed others
 
 
-def decode(data: bytes, source: str) -> tuple[str, bool]:
-    """UTF-8 text of ``data`` without BOM; the flag says whether undecodable bytes had to be replaced."""
+def _shorten(text: str, limit: int = 40) -> str:
+    text = text.replace("\r", "").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def decode(data: bytes, source: str) -> tuple[str, str, bool, bool]:
+    """``(text, encoding, bom, replaced)`` of a records file.
+
+    UTF-8 (with or without BOM) and UTF-16/32 with a BOM are read as such; UTF-16 without BOM is recognised by
+    its NUL bytes. A file that is not UTF-8 and holds no UTF-8 multi-byte sequence is read as Windows-1252 (what
+    spreadsheet programs on Windows write). A file that mixes UTF-8 with other bytes is read as UTF-8 with the
+    other bytes replaced by U+FFFD (``replaced``), so that each affected cell can be reported.
+    """
+    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                       (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                       (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec).lstrip("\ufeff"), codec, True, False
+            except UnicodeDecodeError:
+                if codec == "utf-8-sig":  # UTF-8 with a few bad bytes: replaced and reported cell by cell
+                    return data.decode(codec, errors="replace").lstrip("\ufeff"), "utf-8", True, True
+                raise UnreadableFileError(f"{source}: the file starts with a {codec.upper()} byte-order mark but is "
+                                          f"not {codec.upper()} text; {REEXPORT}") from None
+    head = data[:4096]
+    if head and head.count(b"\x00") * 3 > len(head):  # UTF-16 without a BOM: every other byte is NUL
+        codec = "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
+        try:
+            return data.decode(codec), codec, False, False
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" in data:
+        raise UnreadableFileError(f"{source}: the file holds NUL bytes; it is not a text CSV export. {REEXPORT}")
     try:
-        text = data.decode("utf-8")
-        replaced = False
+        return data.decode("utf-8"), "utf-8", False, False
     except UnicodeDecodeError:
-        text = data.decode("utf-8", errors="replace")
-        replaced = True
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if "\x00" in text:
-        raise UnreadableFileError(f"{source}: the file holds NUL bytes; it is not a text CSV export")
-    return text, replaced
+        pass
+    if not _UTF8_MULTIBYTE.search(data):
+        try:
+            return data.decode("cp1252"), "cp1252", False, False
+        except UnicodeDecodeError:
+            pass
+    return data.decode("utf-8", errors="replace"), "utf-8", False, True
 
 
-def parse_records(path: Path) -> ParsedRecords:
+def _line_ending(text: str) -> str:
+    first = text.find("\n")
+    if first > 0 and text[first - 1] == "\r":
+        return "CRLF"
+    if first < 0 and "\r" in text:
+        return "CR"
+    return "LF"
+
+
+def sniff_delimiter(first_line: str, expected_columns: set[str] | None = None) -> str:
+    """The delimiter of the header line: the one that splits it into ``record_id, …`` with the most columns the
+    study knows (``expected_columns``) — unambiguous for a REDCap header, whose names hold no delimiter."""
+    best, best_score = ",", -1
+    for delimiter in DELIMITERS:
+        cells = [c.strip().strip('"') for c in first_line.split(delimiter)]
+        if not cells or cells[0] != "record_id" or len(cells) < 2:
+            continue
+        score = len(set(cells) & expected_columns) if expected_columns else len(cells)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def sniff_export(data: bytes, source: str, expected_columns: set[str] | None = None) -> tuple[str, ExportFormat, bool]:
+    """``(text, format, replaced)``: the decoded text, how the file is written, and whether bytes had to be
+    replaced. Raises :class:`UnreadableFileError` when the file cannot be text."""
+    text, encoding, bom, replaced = decode(data, source)
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    delimiter = sniff_delimiter(first_line, expected_columns)
+    ending = _line_ending(text)
+    resaved = []
+    if encoding.startswith("utf-16") or encoding.startswith("utf-32"):
+        resaved.append(f"{encoding.upper().replace('-LE', '').replace('-BE', '')} encoding instead of UTF-8")
+    elif encoding == "cp1252":
+        resaved.append("Windows-1252 encoding instead of UTF-8")
+    if delimiter != ",":
+        resaved.append(f"{DELIMITERS[delimiter]}-delimited instead of comma-delimited")
+    if ending != "LF" and (resaved or encoding == "cp1252"):
+        resaved.append(f"{ending} line ends")
+    return text, ExportFormat(encoding=encoding, delimiter=delimiter, line_ending=ending, bom=bom,
+                              resaved=tuple(resaved)), replaced
+
+
+def _row_start(delimiter: str, events) -> re.Pattern | None:
+    """A physical line that starts a new export row: a record id, then one of the study's event names."""
+    if not events:
+        return None
+    d = re.escape(delimiter)
+    names = "|".join(re.escape(e) for e in sorted(events, key=len, reverse=True))
+    return re.compile(rf'^"?[^{d}"\r\n]+"?{d}"?(?:{names})"?(?:{d}|\r?$)')
+
+
+def parse_records(path: Path, expected_columns: set[str] | None = None, events=()) -> ParsedRecords:
+    """Read the records file at ``path``: header, rows as text, and what could not be read.
+
+    ``expected_columns`` (the study's export columns) settle the delimiter; ``events`` (the study's unique event
+    names) let a row swallowed by a stray quote be recognised. Raises :class:`UnreadableFileError` (naming file
+    and line) when the file has no usable header or is not CSV at all.
+    """
     source = Path(path).name
-    text, replaced = decode(Path(path).read_bytes(), source)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    text, fmt, replaced = sniff_export(Path(path).read_bytes(), source, expected_columns)
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(lines, delimiter=fmt.delimiter)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise UnreadableFileError(f"{source}: the records file is empty (no header line)") from None
+        raise UnreadableFileError(f"{source}: the records file is empty (no header line); {REEXPORT}") from None
     except csv.Error as exc:
-        raise UnreadableFileError(f"{source}, line 1: the header cannot be parsed as CSV ({exc})") from None
+        raise UnreadableFileError(f"{source}, line 1: the header cannot be read as CSV ({exc}); {REEXPORT}") from None
     if not header or header[0] != "record_id":
-        first = repr(header[0]) if header else "missing"
+        first = repr(_shorten(header[0])) if header else "missing"
+        if header and re.sub(r"[^a-z]", "", header[0].lower()) == "recordid":
+            raise UnreadableFileError(
+                f"{source}, line 1: the first column is {first}, not record_id: the header holds field labels "
+                "instead of variable names; export the records again from REDCap (CSV raw data) with variable "
+                "names as the header")
         raise UnreadableFileError(
-            f"{source}, line 1: the first column is {first}; a REDCap records export starts with record_id"
-        )
+            f"{source}, line 1: the first column is {first}, not record_id: this is not a REDCap records export "
+            f"(or not comma-, semicolon- or tab-delimited); {REEXPORT}")
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
-        raise UnreadableFileError(f"{source}, line 1: column(s) named twice in the header: {', '.join(duplicated)}")
+        raise UnreadableFileError(f"{source}, line 1: column(s) named twice in the header: {', '.join(duplicated)}; "
+                                  f"{REEXPORT}")
 
-    parsed = ParsedRecords(source=source, header=header, rows=[], source_rows=[])
+    parsed = ParsedRecords(source=source, header=header, rows=[], source_rows=[], format=fmt)
+    row_start = _row_start(fmt.delimiter, events)
     width = len(header)
     row_number = 1
     while True:
+        first_line = reader.line_num + 1
         try:
             values = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            raise UnreadableFileError(f"{source}, line {reader.line_num}: not valid CSV ({exc})") from None
+            raise UnreadableFileError(f"{source}, line {reader.line_num}: not valid CSV ({exc}); {REEXPORT}") from None
+        last_line = reader.line_num
         if not values or (len(values) == 1 and not values[0].strip()):
             continue  # blank line: REDCap writes none, editors sometimes add one at the end
+        if [v.strip() for v in values] == header:
+            parsed.repeated_headers.append(first_line)
+            row_number += 1  # a spreadsheet shows it as a row: later rows keep the numbers it shows
+            continue
+        swallowed = 0
+        if row_start is not None and last_line > first_line:
+            swallowed = sum(1 for line in lines[first_line:last_line] if row_start.match(line))
         row_number += 1
-        parsed.export_rows += 1
+        parsed.export_rows += 1 + swallowed
+        if swallowed:
+            parsed.swallowed.append((first_line, last_line, values[0], values[1] if len(values) > 1 else "",
+                                     swallowed))
+            parsed.swallowing_rows.add(row_number)
         if replaced and "\ufffd" in "".join(values):
             parsed.replaced_rows.append(row_number)
-        if len(values) != width:
+        if len(values) != width or swallowed:
             parsed.ragged.append((row_number, len(values)))
             continue
         parsed.rows.append(values)

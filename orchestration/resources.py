@@ -10,6 +10,10 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from ingest.normalise import parse_missing_data_codes
+from orchestration.settings import (DEFAULT_FIELD_GATE_MIN_FILLED, DEFAULT_MAX_ENDPOINT_LOSS,
+                                   DEFAULT_MAX_FIELD_REJECTED_SHARE, DEFAULT_MAX_OS_EXCLUDED)
+
 
 class Warehouse(dg.ConfigurableResource):
     """The DuckDB file. DuckDB allows one writer process: the nightly job runs its steps in one process, one at
@@ -43,6 +47,17 @@ class StudyLocations(dg.ConfigurableResource):
     inbox: str
     home: str
     max_quarantine_share: float = 0.05
+    max_field_rejected_share: float = DEFAULT_MAX_FIELD_REJECTED_SHARE
+    field_gate_min_filled: int = DEFAULT_FIELD_GATE_MIN_FILLED
+    max_endpoint_loss: float = DEFAULT_MAX_ENDPOINT_LOSS
+    max_os_excluded: int = DEFAULT_MAX_OS_EXCLUDED
+    # the study's REDCap missing-data codes, as SSC_MISSING_DATA_CODES writes them ("UNK, Unknown | NASK, Not
+    # asked" or "UNK | -99"); empty: REDCap's own list
+    missing_data_codes_setting: str = ""
+
+    @property
+    def missing_data_codes(self) -> dict[str, str]:
+        return parse_missing_data_codes(self.missing_data_codes_setting)
 
     @property
     def reports(self) -> Path:

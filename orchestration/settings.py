@@ -31,11 +31,23 @@ for variable, value in {
     os.environ.setdefault(variable, value)
 
 
+# Gate thresholds (README, "Gates and their settings"): defaults of the environment variables.
+DEFAULT_MAX_FIELD_REJECTED_SHARE = 0.20  # SSC_MAX_FIELD_REJECTED_SHARE
+DEFAULT_FIELD_GATE_MIN_FILLED = 20  # SSC_FIELD_GATE_MIN_FILLED
+DEFAULT_MAX_ENDPOINT_LOSS = 0.10  # SSC_MAX_ENDPOINT_LOSS
+DEFAULT_MAX_OS_EXCLUDED = 0  # SSC_MAX_OS_EXCLUDED
+
+
 @dataclass(frozen=True)
 class Settings:
     inbox: Path
     home: Path
     max_quarantine_share: float
+    max_field_rejected_share: float
+    field_gate_min_filled: int
+    max_endpoint_loss: float
+    max_os_excluded: int
+    missing_data_codes: str = ""  # SSC_MISSING_DATA_CODES; empty: REDCap's list (ingest/normalise.py)
 
     @property
     def warehouse(self) -> Path:
@@ -62,10 +74,19 @@ def load_settings(environ=os.environ) -> Settings:
     home = Path(environ.get("SSC_HOME") or DEFAULT_HOME).expanduser().resolve()
     inbox = Path(environ.get("SSC_INBOX") or DEFAULT_INBOX).expanduser().resolve()
     share = float(environ.get("SSC_MAX_QUARANTINE_SHARE", "0.05"))
-    return Settings(inbox=inbox, home=home, max_quarantine_share=share)
+    return Settings(
+        inbox=inbox, home=home, max_quarantine_share=share,
+        max_field_rejected_share=float(environ.get("SSC_MAX_FIELD_REJECTED_SHARE", DEFAULT_MAX_FIELD_REJECTED_SHARE)),
+        field_gate_min_filled=int(environ.get("SSC_FIELD_GATE_MIN_FILLED", DEFAULT_FIELD_GATE_MIN_FILLED)),
+        max_endpoint_loss=float(environ.get("SSC_MAX_ENDPOINT_LOSS", DEFAULT_MAX_ENDPOINT_LOSS)),
+        max_os_excluded=int(environ.get("SSC_MAX_OS_EXCLUDED", DEFAULT_MAX_OS_EXCLUDED)),
+        missing_data_codes=environ.get("SSC_MISSING_DATA_CODES", ""),
+    )
 
 
 def export_for_dbt(settings: Settings) -> None:
     """dbt reads the warehouse path from the environment (see dbt_project/profiles.yml)."""
     os.environ["SSC_WAREHOUSE"] = str(settings.warehouse)
     os.environ.setdefault("DBT_LOG_PATH", str(settings.logs / "dbt"))
+    # each dbt command's target (and its dbt.log) under SSC_HOME, not in the source tree
+    os.environ.setdefault("DBT_TARGET_PATH", str(settings.logs / "dbt"))

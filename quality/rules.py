@@ -10,9 +10,10 @@ structure; computational: derived values agree with their inputs), *completeness
 should be there is not), *plausibility* (uniqueness, atemporal: values believable, temporal: dates in a
 believable order).
 
-Stages: ``ingest`` (the lead's reader of the export drop), ``conformance`` (raw.records, dictionary-driven
-suites and placement rules), ``plausibility`` (after staging, on the timeline), ``marts`` (critical,
-blocking expectations on the marts).
+Stages: ``ingest`` (the reader of the export drop: structure, and faults of the file as a whole),
+``conformance`` (raw.records, dictionary-driven suites and placement rules), ``plausibility`` (after staging, on
+the timeline and the anchor dates), ``gates`` (fields rejected throughout, endpoints that lose their patients),
+``marts`` (critical, blocking expectations on the marts).
 """
 
 from __future__ import annotations
@@ -204,6 +205,49 @@ _RULES = (
     Rule("mart_window", "marts", "plausibility", "temporal", "error", "blocked",
          "An analysed adbds row has a study day outside its timepoint window.",
          "Pipeline defect: tell the lead."),
+    # ---- ingest: the export file as a whole (file-level faults; one finding per file, not per cell) ---------
+    Rule("export_resaved", "ingest", "conformance", "relational", "warning", "none",
+         "The records file was re-saved by a spreadsheet program (another encoding such as Windows-1252 or "
+         "UTF-16, a ';' or tab delimiter, decimal commas, CRLF line ends) but could be read without guessing: it "
+         "was read as such, and said once for the file.",
+         "Export the records again from REDCap (Data Exports, CSV raw data) and copy the file into the drop "
+         "without opening it in a spreadsheet program."),
+    Rule("export_dates_not_iso", "ingest", "conformance", "value", "error", "blocked",
+         "Dates are written day/month/year or month/day/year throughout (a spreadsheet re-save), not YYYY-MM-DD: "
+         "which is the day cannot be told without guessing, so the drop is not loaded.",
+         "Export the records again from REDCap (CSV raw data) and do not open the file in a spreadsheet program "
+         "before it is dropped."),
+    Rule("export_labels", "ingest", "conformance", "value", "warning", "none",
+         "Choice fields (radio, yes/no, checkboxes, form status, events) came as labels ('Female', 'Checked', "
+         "'Complete') instead of raw codes; they were mapped back to codes through the data dictionary.",
+         "Next time choose raw data (not labels) in REDCap's Data Exports."),
+    Rule("export_labels_mixed", "ingest", "conformance", "relational", "error", "blocked",
+         "A choice field holds both raw codes and labels, so which is meant cannot be told without guessing; "
+         "the drop is not loaded.",
+         "Export the records again from REDCap with raw data for every field."),
+    Rule("missing_data_code", "ingest", "completeness", "atemporal", "warning", "nulled",
+         "A cell holds one of the project's REDCap missing-data codes (SSC_MISSING_DATA_CODES; by default "
+         "REDCap's UNK, NASK, NA, …): the value is missing, with that reason, and never used as a value. "
+         "Reported once per field and code, with its count and records.",
+         "Nothing to do if the value is truly unknown; enter it in REDCap if it can be found. A missing date of "
+         "death or of an infusion keeps the patient out of the analyses that need it."),
+    Rule("date_time_part", "ingest", "conformance", "value", "warning", "none",
+         "A date field carries a midnight time part ('2019-03-14 00:00', left by a spreadsheet or ETL pass); "
+         "the date part is used.",
+         "Export the records again from REDCap (CSV raw data) without passing the file through other tools."),
+    Rule("repeated_header", "ingest", "conformance", "relational", "warning", "none",
+         "A line of the records file repeats the header: two exports were concatenated. The line is not a "
+         "data row and is skipped; rows that appear in both exports are exact copies (duplicate_row).",
+         "Export the whole project again in one file (REDCap Data Exports, all records) instead of joining "
+         "batch exports."),
+    Rule("rows_swallowed_by_quote", "ingest", "conformance", "relational", "error", "blocked",
+         "A stray double quote opened a quoted cell that ran over the following lines, so rows that REDCap "
+         "wrote as rows of their own were read as one cell: they are counted as unreadable and the drop is "
+         "not analysed.",
+         "Export the records again; if it recurs, find the stray \" in a free-text field of the named record "
+         "(e.g. an adverse-event term) and correct it in REDCap."),
+    # ---- plausibility: anchor dates (day 0, enrollment, death, last contact) checked against each other ------
+    # ---- gates on fields and endpoints ------------------------------------------------------------------------
     # ---- the engine itself -----------------------------------------------------------------------------------
     Rule("gx_expectation_error", "any", "conformance", "value", "error", "none",
          "An expectation could not be evaluated (GX raised an exception); its column was not checked.",

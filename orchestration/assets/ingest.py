@@ -6,7 +6,7 @@ import time
 import dagster as dg
 
 from ingest.deidentify import key_from_environment
-from ingest.drops import DropError, newest_drop
+from ingest.drops import DropError, newest_drop, scan_inbox
 from ingest.land import land_drop
 from ingest.reader import UnreadableFileError
 from orchestration.publishing import publish_steward_report
@@ -37,16 +37,25 @@ def raw_records(context: dg.AssetExecutionContext, warehouse: Warehouse, locatio
             "and tests, not for real data)"
         )
     try:
-        drop = newest_drop(locations.inbox)
+        inbox = scan_inbox(locations.inbox)
+        if inbox.describe_ignored():
+            context.log.info(inbox.describe_ignored())
+        drop = newest_drop(inbox)
         context.log.info(f"newest drop: {drop.drop_id} ({drop.records_file.name}, {drop.dictionary_file.name})")
         with warehouse.connect() as conn:
-            result = land_drop(conn, drop, study, key, code_version=code_version())
-            write_findings(conn, "ingest", findings_frame(result.findings), drop.drop_id)
+            result = land_drop(conn, drop, study, key, code_version=code_version(),
+                               missing_codes=locations.missing_data_codes)
+            if not result.stops:
+                write_findings(conn, "ingest", findings_frame(result.findings), drop.drop_id)
     except (DropError, UnreadableFileError) as exc:
-        finding = RULES["records_unreadable"].finding(str(exc))
-        publish_steward_report(locations, [finding], gate_results=[
-            {"gate": "readable_drop", "passed": False, "message": str(exc)}])
-        raise dg.Failure(description=f"The export drop cannot be loaded: {exc}") from exc
+        _refuse(locations, [RULES["records_unreadable"].finding(str(exc))], str(exc))
+    if result.stops:
+        _refuse(locations, result.findings, "; ".join(f.message for f in result.stops),
+                provenance={"drop_id": drop.drop_id, "records_file": drop.records_file.name,
+                            "records_sha256": result.records_sha256, "run_id": context.run.run_id})
+    for finding in result.findings:
+        if finding.source_row is None and finding.rule != "records_column_unexpected":
+            context.log.warning(finding.message)
 
     context.log.info(
         f"{result.export_rows} export rows, {result.readable_rows} landed, {result.unreadable_rows} unreadable; "
@@ -72,3 +81,10 @@ def raw_records(context: dg.AssetExecutionContext, warehouse: Warehouse, locatio
             "seconds": round(time.perf_counter() - started, 3),
         },
     )
+
+
+def _refuse(locations: StudyLocations, findings, reason: str, provenance: dict | None = None):
+    """The drop cannot be loaded: the steward worklist says why, and the run stops here naming file and fix."""
+    publish_steward_report(locations, findings, gate_results=[
+        {"gate": "readable_drop", "passed": False, "message": reason}], provenance=provenance)
+    raise dg.Failure(description=f"The export drop cannot be loaded: {reason}")

@@ -81,6 +81,12 @@ def test_a_corrupted_drop_loads_and_every_row_is_accounted_for(pristine, operati
         records.write_bytes(corrupt(records.read_bytes(), operations))
         with duckdb.connect(str(Path(tmp) / "w.duckdb")) as conn:
             landing = land_drop(conn, open_drop(folder), STUDY, KEY)
+            if landing.stops:  # e.g. a stray quote swallowed rows: nothing is loaded, the stop names the lines
+                assert not conn.execute("select count(*) from information_schema.tables "
+                                        "where table_schema = 'raw'").fetchall()[0][0]
+                assert all(f.action == "blocked" and "line" in f.message for f in landing.stops)
+                assert landing.export_rows == landing.readable_rows + landing.unreadable_rows
+                return
             raw = conn.execute("select * from raw.records").df()
         result = run_conformance(raw, STUDY, GXRunner(), build_docs=False)
     assert landing.export_rows == landing.readable_rows + landing.unreadable_rows

@@ -53,7 +53,7 @@ def test_newest_drop_sorts_by_name_and_reads_export_time(tmp_path):
     write_drop(tmp_path / "2026-11-24T0200", PATIENT)
     drop = newest_drop(tmp_path)
     assert drop.drop_id == "2026-11-24T0200"
-    assert drop.export_date == date(2026, 11, 24)
+    assert drop.export_datetime.date() == date(2026, 11, 24)
 
 
 def test_plain_file_names_are_accepted(tmp_path):
