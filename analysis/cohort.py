@@ -9,9 +9,11 @@ from analysis.survival import median_follow_up
 
 
 def cohort_flow(adsl: pd.DataFrame, adbds: pd.DataFrame, adtte: pd.DataFrame, enrolled: int | None = None) -> dict:
-    """{enrolled (given; None if unknown), infused (adsl rows), assessed_by_timepoint: [{timepoint, n_any,
-    n_mrss}], deaths (adtte events), lost_to_follow_up (adsl flag), median_follow_up_years (reverse
-    Kaplan–Meier), median_follow_up_method, median_observation_years (simple median of adtte time_years)}.
+    """{enrolled (given: distinct records with a placed enrollment, see the cohort_flow asset; None if unknown),
+    infused (adsl rows), assessed_by_timepoint: [{timepoint, n_any, n_mrss}], deaths (adtte events: deaths
+    placed in time; a death left out of the survival analysis is not counted), lost_to_follow_up (adsl flag),
+    median_follow_up_years (reverse Kaplan–Meier), median_follow_up_method, median_observation_years (simple
+    median of adtte time_years)}; follow-up is read from the analysed adtte rows only.
 
     n_any = patients with at least one analysed, non-null value of any parameter at the timepoint;
     n_mrss = patients with an analysed, non-null mrss_total there.

@@ -16,15 +16,22 @@ def pah(adsl: pd.DataFrame, adbds: pd.DataFrame, adtte: pd.DataFrame, *,
 
     Worsened if the patient died on or before 5 years (adtte event = 1, time_years ≤ 5); otherwise, with
     analysed baseline and ``final_timepoint`` PASP values: stable if the rise is < 10 mmHg, worsened otherwise
-    (a fall is a rise < 10: stable); otherwise not evaluable.
+    (a fall is a rise < 10: stable); otherwise not evaluable. A patient whose adtte row is not analysed (a
+    recorded death that cannot be placed in time: adtte ``analysed`` false, ``exclusion_reason``) is not
+    evaluable: whether they died within 5 years is unknown, and the echo must not decide for them.
     """
     pop = population(adsl, "pah_baseline")
     died_early: set = set()
+    unplaced: dict = {}
     if adtte is not None and not adtte.empty:
         tte = adtte if "param" not in adtte else adtte[adtte["param"].isna() | (adtte["param"] == "OS")]
         event = num(tte["event"]) == 1
         time = num(tte["time_years"])
         died_early = set(tte.loc[event & (time <= DEATH_HORIZON_YEARS + EPS), "record_id"])
+        if "analysed" in tte:
+            out = tte[tte["analysed"].fillna(True).astype(bool).eq(False)]
+            reasons = out["exclusion_reason"] if "exclusion_reason" in out else pd.Series(None, index=out.index)
+            unplaced = dict(zip(out["record_id"], reasons.fillna("not placed in time")))
     pasp = analysed_values(adbds, "echo_pasp_mmhg")
     base = dict(zip(pasp.loc[pasp["timepoint"] == "baseline", "record_id"],
                     pasp.loc[pasp["timepoint"] == "baseline", "value"]))
@@ -35,7 +42,9 @@ def pah(adsl: pd.DataFrame, adbds: pd.DataFrame, adtte: pd.DataFrame, *,
     patients = []
     for rid in pop:
         rise = final[rid] - base[rid] if rid in base and rid in final else None
-        if rid in died_early:
+        if rid in unplaced:
+            category, reason = "not_evaluable", f"survival not placed in time: {unplaced[rid]}"
+        elif rid in died_early:
             category, reason = "worsened", "death within 5 years"
         elif rise is None:
             category, reason = "not_evaluable", "no baseline or final echo"

@@ -1,4 +1,7 @@
-"""Overall survival: Kaplan–Meier with the log(−log) (exponential Greenwood) 95% CI, as the plan asks."""
+"""Overall survival: Kaplan–Meier with the log(−log) (exponential Greenwood) 95% CI, as the plan asks.
+
+Every function reads adtte's analysed rows only: a patient who cannot be placed in time (``analysed`` false,
+``exclusion_reason``) is reported, never censored as alive."""
 
 from __future__ import annotations
 
@@ -9,23 +12,47 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 
-from analysis._common import fnum, num
+from analysis._common import fnum, num, truthy
 
 YEARS = (1, 3, 5)
 
 
-def _os_rows(adtte: pd.DataFrame) -> pd.DataFrame:
-    """OS rows with a usable time: time_years (float), event (0/1)."""
+def _os(adtte: pd.DataFrame | None) -> pd.DataFrame:
+    """The OS rows of adtte (param 'OS' or missing)."""
     if adtte is None or adtte.empty:
-        return pd.DataFrame({"time_years": pd.Series(dtype=float), "event": pd.Series(dtype=int)})
-    rows = adtte
-    if "param" in rows:
-        rows = rows[rows["param"].isna() | (rows["param"] == "OS")]
+        return pd.DataFrame(columns=["record_id", "time_years", "event"])
+    if "param" in adtte:
+        return adtte[adtte["param"].isna() | (adtte["param"] == "OS")]
+    return adtte
+
+
+def _excluded(adtte: pd.DataFrame | None) -> pd.Series:
+    """True on the OS rows left out of the analysis (``analysed`` false; a frame without the column: none)."""
+    rows = _os(adtte)
+    if "analysed" not in rows:
+        return pd.Series(False, index=rows.index)
+    return ~truthy(rows["analysed"])
+
+
+def _os_rows(adtte: pd.DataFrame) -> pd.DataFrame:
+    """Analysed OS rows with a usable time: time_years (float), event (0/1)."""
+    rows = _os(adtte)
+    rows = rows[~_excluded(adtte)]
     out = pd.DataFrame({
         "time_years": num(rows["time_years"]),
         "event": num(rows["event"]).fillna(0).astype(int),
     })
     return out[out["time_years"].notna()].reset_index(drop=True)
+
+
+def excluded_patients(adtte: pd.DataFrame | None) -> list[dict]:
+    """[{record_id, reason}] of the patients adtte leaves out of the survival analysis (``analysed`` false,
+    ``exclusion_reason``), by record_id."""
+    rows = _os(adtte)
+    rows = rows[_excluded(adtte)]
+    reasons = rows["exclusion_reason"] if "exclusion_reason" in rows else pd.Series(None, index=rows.index)
+    return [{"record_id": str(rid), "reason": None if pd.isna(reason) else str(reason)}
+            for rid, reason in sorted(zip(rows["record_id"], reasons), key=lambda pair: str(pair[0]))]
 
 
 def _fit(rows: pd.DataFrame, *, reverse: bool = False) -> KaplanMeierFitter:
@@ -41,15 +68,20 @@ def _step_at(frame: pd.DataFrame, t: float) -> pd.Series:
 
 
 def overall_survival(adtte: pd.DataFrame, years: Iterable[float] = YEARS) -> dict:
-    """n, deaths, median (None if not reached) and S(t) with its 95% CI and the number at risk at 1, 3, 5 years.
+    """n, deaths, n_excluded, median (None if not reached), S(t) with its 95% CI and the number at risk at 1, 3,
+    5 years, and excluded: [{record_id, reason}].
 
-    S(t) is the KM step function at t (a death at exactly t counts). Beyond the last observed time the
-    estimate is undefined unless the curve has reached 0: then survival and CI are None.
+    Only analysed rows enter (adtte ``analysed``; a frame without it: every row): a patient who cannot be
+    placed in time (e.g. recorded as dead without a usable death date) is counted in n_excluded, never
+    censored. S(t) is the KM step function at t (a death at exactly t counts). Beyond the last observed time
+    the estimate is undefined unless the curve has reached 0: then survival and CI are None.
     """
     rows = _os_rows(adtte)
+    excluded = excluded_patients(adtte)
     n = int(len(rows))
     deaths = int(rows["event"].sum())
-    result: dict = {"n": n, "deaths": deaths, "median_years": None, "estimates": []}
+    result: dict = {"n": n, "deaths": deaths, "n_excluded": len(excluded), "median_years": None,
+                    "estimates": [], "excluded": excluded}
     if n == 0:
         result["estimates"] = [{"year": _year(t), "survival": None, "ci_lower": None, "ci_upper": None,
                                 "at_risk": 0} for t in years]

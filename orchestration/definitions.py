@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import dbt_analysis_and_marts, dbt_project, dbt_staging_and_timeline
+from orchestration.assets.endpoints import endpoints
 from orchestration.assets.ingest import raw_records
 from orchestration.assets.outcomes import cohort_flow_outcome, outcome_assets
 from orchestration.assets.quality import conformance, findings, mart_checks, plausibility
@@ -28,6 +29,7 @@ defs = dg.Definitions(
         plausibility,
         findings,
         dbt_analysis_and_marts,
+        endpoints,
         *outcome_assets,
         cohort_flow_outcome,
         outcomes_json,
@@ -39,7 +41,12 @@ defs = dg.Definitions(
     resources={
         "warehouse": Warehouse(path=str(settings.warehouse)),
         "locations": StudyLocations(inbox=str(settings.inbox), home=str(settings.home),
-                                    max_quarantine_share=settings.max_quarantine_share),
+                                    max_quarantine_share=settings.max_quarantine_share,
+                                    max_field_rejected_share=settings.max_field_rejected_share,
+                                    field_gate_min_filled=settings.field_gate_min_filled,
+                                    max_endpoint_loss=settings.max_endpoint_loss,
+                                    max_os_excluded=settings.max_os_excluded,
+                                    missing_data_codes_setting=settings.missing_data_codes),
         "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.project_dir),
                               dbt_executable=str(Path(sys.executable).parent / "dbt")),
         "io_manager": dg.FilesystemIOManager(base_dir=str(settings.home / "dagster" / "storage")),

@@ -49,6 +49,10 @@ def adtte_frame(adtte: pd.DataFrame, adsl: pd.DataFrame | None) -> pd.DataFrame:
     if adsl is not None:
         ids = set(adsl["record_id"].dropna())
         t["record_id__in_adsl"] = t["record_id"].isin(ids)
+    # a row left out of the survival analysis (analysed false) has no time, by design; a frame without the
+    # column is analysed throughout
+    analysed = t["analysed"].fillna(False).astype(bool) if "analysed" in t.columns else pd.Series(True, index=t.index)
+    t["analysed__has_time"] = t["time_days"].notna().astype(object).where(analysed, None)
     return t
 
 
@@ -70,8 +74,10 @@ def adtte_suite(adsl: pd.DataFrame | None) -> gx.ExpectationSuite:
     s.add_expectation(gxe.ExpectColumnValuesToBeBetween(
         column="time_days", min_value=0,
         meta=_meta("mart_value_invalid", "time_days", "record {record_id}: time_days {value} < 0")))
-    s.add_expectation(gxe.ExpectColumnValuesToNotBeNull(
-        column="time_days", meta=_meta("mart_value_missing", "time_days", "record {record_id}: no time_days")))
+    s.add_expectation(gxe.ExpectColumnValuesToBeInSet(
+        column="analysed__has_time", value_set=[True],
+        meta=_meta("mart_value_missing", "time_days", "record {record_id}: analysed but no time_days",
+                   value_column="time_days")))
     s.add_expectation(gxe.ExpectColumnValuesToBeInSet(
         column="event", value_set=[0, 1],
         meta=_meta("mart_value_invalid", "event", "record {record_id}: event {value} is not 0/1")))

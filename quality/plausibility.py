@@ -5,8 +5,10 @@ The lead passes DataFrames read from dbt (see the brief / docs):
 - ``timeline``: one row per dated assessment (``record_id, instrument, source_row, event_name,
   repeat_instance, date_field, assessment_date, study_day, window_by_date, window_by_event, enrollment_date,
   day0_date, death_date, export_date``);
-- ``anchors``: one row per placed patient (``record_id, enrollment_date, day0_date, death_date,
-  last_contact_date, vital_status, export_date, last_assessment_date``);
+- ``anchors``: one row per placed patient (int_patient_anchors: ``record_id, enrollment_date, day0_date,
+  day0_source_row, day0_event_name, death_date`` (placeable), ``death_date_recorded, death_source_row,
+  death_event_name, vital_status_code, last_contact_date_recorded, vital_status_source_row,
+  vital_status_event_name, export_date``, plus ``last_assessment_date``);
 - ``adverse_events`` (``record_id, source_row, repeat_instance, event_name, ae_onset_date, ae_end_date``);
 - ``echo`` (``record_id, source_row, event_name, echo_pasp_mmhg, echo_trv_ms``);
 - ``measures``: long (``record_id, instrument, source_row, event_name, field, value``).
@@ -27,11 +29,12 @@ import pandas as pd
 from quality.findings import findings_frame
 from quality.gx_glue import GXRunner, SuiteRun, dedupe_findings, findings_from_run, rule_meta
 from quality.rules import PASP_RAP_MAX, PASP_RAP_MIN, PASP_TOLERANCE, SOFT_LIMITS
-from study.definition import Study
+from study.definition import Study, load_study
 from study.windows import Window, load_windows
 
 ENROLLMENT_LOOKBACK_DAYS = 90
 VITAL_STATUS_FORM = "vital_status"
+DAY0_FORM, DAY0_DATE_FIELD = "infusion", "infusion_date"  # day 0 = the first infusion
 VISIT_INSTRUMENT = "skin_score"  # expected visits are judged on the mRSS
 VISIT_DATE_FIELD = "mrss_date"
 
@@ -135,20 +138,110 @@ def timeline_suite() -> gx.ExpectationSuite:
 # ---- anchors, adverse events, echo, measures ---------------------------------------------------------------
 
 
+DEAD_CODE = 2  # vital_status: 2 = Dead (the data dictionary's code)
+ANCHOR_FINDINGS = {"record_id": "record_id", "event": "event_name", "instrument": "instrument",
+                   "source_row": "source_row"}
+
+
+def recorded_dead(anchors: pd.DataFrame) -> pd.Series:
+    """True where the patient is recorded as dead: vital status Dead, or a date of death recorded (usable or not).
+
+    Reads ``vital_status_code`` (int_patient_anchors) or ``vital_status``, and ``death_date_recorded`` (else
+    ``death_date``)."""
+    status = _col(anchors, "vital_status_code" if "vital_status_code" in anchors.columns else "vital_status")
+    death = _dt(_col(anchors, "death_date_recorded" if "death_date_recorded" in anchors.columns else "death_date"))
+    return (pd.to_numeric(status, errors="coerce") == DEAD_CODE) | death.notna()
+
+
 def anchors_frame(anchors: pd.DataFrame) -> pd.DataFrame:
-    a = anchors.reset_index(drop=True).copy()
-    for c in ("death_date", "last_assessment_date"):
-        a[c] = _dt(_col(a, c))
-    a["last_assessment_date__text"] = a["last_assessment_date"].dt.strftime("%Y-%m-%d")
-    return a[[c for c in a.columns if c in ("record_id", "death_date", "last_assessment_date",
-                                              "last_assessment_date__text")]]
+    """The anchor dates of each patient, long: one row per patient and anchor checked (``death``, ``day0``,
+    ``last_contact``), named by the form and row it comes from, with the days between the anchors that the
+    expectations check (a column is null on the rows it does not concern).
+
+    ``anchors``: one row per patient (int_patient_anchors plus ``last_assessment_date``); ``death_date`` is the
+    placeable death date, ``death_date_recorded`` / ``last_contact_date_recorded`` the staged values (older
+    frames without them: the same as ``death_date`` / ``last_contact_date``)."""
+    a = anchors.reset_index(drop=True)
+    enrollment, day0 = _dt(_col(a, "enrollment_date")), _dt(_col(a, "day0_date"))
+    death = _dt(_col(a, "death_date"))
+    death_recorded = _dt(a["death_date_recorded"]) if "death_date_recorded" in a.columns else death
+    contact = _dt(_col(a, "last_contact_date_recorded" if "last_contact_date_recorded" in a.columns
+                       else "last_contact_date"))
+    dead = recorded_dead(a)
+    text = {"enrollment_date__text": enrollment.dt.strftime("%Y-%m-%d"),
+            "day0_date__text": day0.dt.strftime("%Y-%m-%d")}
+    from_day0 = _days(death_recorded, day0)
+    deaths = pd.DataFrame({
+        "record_id": a["record_id"], "anchor": "death", "instrument": VITAL_STATUS_FORM,
+        "event_name": _col(a, "death_event_name"), "source_row": _col(a, "death_source_row"),
+        "field": "death_date", "value": death_recorded,
+        # dead without a usable date: True/False on the patients recorded as dead, null on the others
+        "death_date__usable_if_dead": death_recorded.notna().astype(object).where(dead, None),
+        "death_days_from_day0": from_day0,
+        # before enrollment is only asked of a death on or after day 0 (one finding per death date)
+        "death_days_from_enrollment": _days(death_recorded, enrollment).where(~(from_day0 < 0)),
+        "death_date": death, "last_assessment_date": _dt(_col(a, "last_assessment_date")), **text,
+    }).loc[dead]
+    day0s = pd.DataFrame({
+        "record_id": a["record_id"], "anchor": "day0", "instrument": DAY0_FORM,
+        "event_name": _col(a, "day0_event_name"), "source_row": _col(a, "day0_source_row"),
+        "field": DAY0_DATE_FIELD, "value": day0, "day0_days_from_enrollment": _days(day0, enrollment), **text,
+    }).loc[day0.notna()]
+    contacts = pd.DataFrame({
+        "record_id": a["record_id"], "anchor": "last_contact", "instrument": VITAL_STATUS_FORM,
+        "event_name": _col(a, "vital_status_event_name"), "source_row": _col(a, "vital_status_source_row"),
+        "field": "last_contact_date", "value": contact, "last_contact_days_from_day0": _days(contact, day0), **text,
+    }).loc[contact.notna()]
+    frame = pd.concat([deaths, day0s, contacts], ignore_index=True)
+    frame["source_row"] = pd.to_numeric(frame["source_row"], errors="coerce").astype("Int64")
+    frame["last_assessment_date__text"] = _dt(_col(frame, "last_assessment_date")).dt.strftime("%Y-%m-%d")
+    for c in ("death_date__usable_if_dead", "death_days_from_day0", "death_days_from_enrollment",
+              "day0_days_from_enrollment", "last_contact_days_from_day0", "death_date", "last_assessment_date"):
+        if c not in frame.columns:
+            frame[c] = None
+    return frame
 
 
 def anchors_suite() -> gx.ExpectationSuite:
-    suite = gx.ExpectationSuite(name="plausibility_anchors", meta={
-        "finding_columns": {"record_id": "record_id", "instrument": "=" + VITAL_STATUS_FORM},
-        "stage": "plausibility"})
-    suite.add_expectation(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+    """Anchor dates against each other (death, day 0, enrollment, last contact) and death against the latest
+    assessment. The errors are the steward's side of what dbt's int_patient_anchors applies on the same
+    conditions: a death that cannot be placed or a day 0 in doubt leaves the patient out of the survival
+    analysis (adtte.exclusion_reason); a last contact before day 0 is not used."""
+    suite = gx.ExpectationSuite(name="plausibility_anchors",
+                                meta={"finding_columns": ANCHOR_FINDINGS, "stage": "plausibility"})
+    add = suite.add_expectation
+    left_out = "the death cannot be placed in time: the patient is left out of the survival analysis"
+    add(gxe.ExpectColumnValuesToBeInSet(
+        column="death_date__usable_if_dead", value_set=[True],
+        meta=rule_meta("death_date_missing", field="death_date", value_column="value",
+                       message="record {record_id}: vital status is Dead but the death date is blank or unusable; "
+                               f"{left_out} (not censored as alive)")))
+    add(gxe.ExpectColumnValuesToBeBetween(
+        column="death_days_from_day0", min_value=0,
+        meta=rule_meta("death_before_day0", field="death_date", value_column="value",
+                       message_columns=["day0_date__text"],
+                       message="record {record_id}: death on {value} is before day 0 (first infusion "
+                               f"{{day0_date__text}}); {left_out}")))
+    add(gxe.ExpectColumnValuesToBeBetween(
+        column="death_days_from_enrollment", min_value=0,
+        meta=rule_meta("death_before_enrollment", field="death_date", value_column="value",
+                       message_columns=["enrollment_date__text"],
+                       message="record {record_id}: death on {value} is before enrollment "
+                               f"({{enrollment_date__text}}); {left_out}")))
+    add(gxe.ExpectColumnValuesToBeBetween(
+        column="day0_days_from_enrollment", min_value=-ENROLLMENT_LOOKBACK_DAYS,
+        meta=rule_meta("day0_before_enrollment", field=DAY0_DATE_FIELD, value_column="value",
+                       message_columns=["enrollment_date__text"],
+                       message=f"record {{record_id}}: first infusion (day 0) on {{value}} is more than "
+                               f"{ENROLLMENT_LOOKBACK_DAYS} days before enrollment ({{enrollment_date__text}}); "
+                               "the patient is left out of the survival analysis and of every analysis window")))
+    add(gxe.ExpectColumnValuesToBeBetween(
+        column="last_contact_days_from_day0", min_value=0,
+        meta=rule_meta("last_contact_before_day0", field="last_contact_date", value_column="value",
+                       message_columns=["day0_date__text"],
+                       message="record {record_id}: last contact on {value} is before day 0 (first infusion "
+                               "{day0_date__text}); it is not used, censoring falls back to the latest assessment")))
+    add(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
         column_A="death_date", column_B="last_assessment_date", or_equal=True,
         ignore_row_if="either_value_is_missing",
         meta=rule_meta("death_before_last_assessment", field="death_date", value_column="death_date",
@@ -240,12 +333,19 @@ def measures_suite(fields) -> gx.ExpectationSuite:
 
 def expected_visits_frame(anchors: pd.DataFrame, timeline: pd.DataFrame, windows: tuple[Window, ...],
                           study: Study | None = None) -> pd.DataFrame:
-    """One row per (patient, window) that is due: target date before min(death, export date)."""
+    """One row per (patient, window) that is due: target date before the end of follow-up.
+
+    The end is the export date, or an earlier death; a patient recorded as dead whose death cannot be placed
+    (no usable date, or before day 0 / enrollment: ``death_date`` is null) is followed only up to their latest
+    dated assessment (``last_assessment_date``), so no visit is asked for after a recorded death."""
     a = anchors.reset_index(drop=True)
     day0 = _dt(_col(a, "day0_date"))
     death = _dt(_col(a, "death_date"))
     export = _dt(_col(a, "export_date"))
     end = pd.concat([death, export], axis=1).min(axis=1)
+    unplaced_death = recorded_dead(a) & death.isna()
+    last_assessment = _dt(_col(a, "last_assessment_date"))
+    end = end.where(~unplaced_death, pd.concat([last_assessment, export], axis=1).min(axis=1, skipna=False))
     t = timeline
     if len(t):
         skin = t.loc[(_col(t, "instrument") == VISIT_INSTRUMENT) & _dt(_col(t, "assessment_date")).notna()]
@@ -291,7 +391,8 @@ def run_plausibility(timeline: pd.DataFrame, anchors: pd.DataFrame, adverse_even
                      study: Study | None = None, windows: tuple[Window, ...] | None = None,
                      runner: GXRunner | None = None, build_docs: bool = True) -> PlausibilityResult:
     """Validate the staged frames; findings (actions: ``excluded`` by (source_row, instrument) for the temporal
-    errors on assessments, ``nulled`` for ``ae_end_date``, ``none`` for warnings)."""
+    errors on assessments and for anchor dates that cannot be placed, ``nulled`` for ``ae_end_date`` and a last
+    contact before day 0, ``none`` for warnings)."""
     started = time.perf_counter()
     runner = runner or GXRunner()
     windows = windows or load_windows()
@@ -327,3 +428,39 @@ def run_plausibility(timeline: pd.DataFrame, anchors: pd.DataFrame, adverse_even
     return PlausibilityResult(findings=findings_frame(dedupe_findings(findings)),
                               summaries={r.suite_name: r.summary() for r in runs}, runs=runs,
                               seconds=time.perf_counter() - started)
+
+
+def plausibility_inputs(conn) -> dict[str, pd.DataFrame]:
+    """The frames :func:`run_plausibility` takes, read from the warehouse after the timeline models: timeline,
+    anchors (with each patient's latest dated assessment), adverse_events, echo and measures."""
+    return {
+        "timeline": conn.execute("select * from intermediate.int_assessment_timeline").df(),
+        "anchors": conn.execute("""
+            select anchors.*, last.last_assessment_date
+            from intermediate.int_patient_anchors as anchors
+            left join (select record_id, max(assessment_date) as last_assessment_date
+                       from intermediate.int_assessment_timeline
+                       where instrument <> 'vital_status' group by record_id) as last using (record_id)
+        """).df(),
+        "adverse_events": conn.execute("select * from staging.stg_redcap__adverse_event").df(),
+        "echo": conn.execute("select * from staging.stg_redcap__echo").df(),
+        "measures": clinical_measures(conn),
+    }
+
+
+def clinical_measures(conn) -> pd.DataFrame:
+    """Numeric fields with clinical soft limits, long (record_id, instrument, source_row, event_name, field, value),
+    read from the staging tables (their columns carry the dictionary's field names)."""
+    keys = ["record_id", "source_row", "event_name"]
+    parts = []
+    for form in load_study().forms:
+        table = f"staging.stg_redcap__{form}"
+        columns = {c for (c,) in conn.execute(
+            "select column_name from information_schema.columns where table_schema = 'staging' and table_name = ?",
+            [f"stg_redcap__{form}"]).fetchall()}
+        fields = sorted(columns & set(SOFT_LIMITS))
+        if fields:
+            frame = conn.execute(f"select {', '.join(keys + fields)} from {table}").df()
+            parts.append(frame.melt(id_vars=keys, value_vars=fields, var_name="field", value_name="value")
+                         .dropna(subset=["value"]).assign(instrument=form))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=keys + ["field", "value"])

@@ -247,7 +247,50 @@ _RULES = (
          "Export the records again; if it recurs, find the stray \" in a free-text field of the named record "
          "(e.g. an adverse-event term) and correct it in REDCap."),
     # ---- plausibility: anchor dates (day 0, enrollment, death, last contact) checked against each other ------
+    Rule("death_date_missing", "plausibility", "completeness", "temporal", "error", "excluded",
+         "The vital status form records the patient as dead but the date of death is blank or unusable (a "
+         "missing-data code, an impossible date): the death cannot be placed in time, so the patient is left "
+         "out of the survival analysis (never censored as alive).",
+         "Enter the date of death on the vital status form (YYYY-MM-DD); if it is truly unknown, tell the "
+         "data manager."),
+    Rule("death_before_day0", "plausibility", "plausibility", "temporal", "error", "excluded",
+         "The date of death is before the first infusion (day 0): the death cannot be placed in time, so the "
+         "patient is left out of the survival analysis.",
+         "Check the date of death on the vital status form against the source (often a typo in the year), "
+         "and the first infusion date."),
+    Rule("death_before_enrollment", "plausibility", "plausibility", "temporal", "error", "excluded",
+         "The date of death is before enrollment: the death cannot be placed in time, so the patient is left "
+         "out of the survival analysis.",
+         "Check the date of death on the vital status form and the enrollment date against the source."),
+    Rule("day0_before_enrollment", "plausibility", "plausibility", "temporal", "error", "excluded",
+         "The first infusion (day 0) is more than 90 days before enrollment, so day 0 itself is in doubt: the "
+         "patient is left out of the survival analysis and none of their assessments is placed in an "
+         "analysis window.",
+         "Check the date of the first infusion and the enrollment date against the source (often a typo in "
+         "the year)."),
+    Rule("last_contact_before_day0", "plausibility", "plausibility", "temporal", "error", "nulled",
+         "The date of last contact is before the first infusion (day 0); it is not used, and a patient alive "
+         "is censored at their latest dated assessment.",
+         "Check the date of last contact on the vital status form (often a typo in the year)."),
     # ---- gates on fields and endpoints ------------------------------------------------------------------------
+    Rule("field_rejected_throughout", "gates", "conformance", "value", "error", "blocked",
+         "A field is rejected as a whole: conformance rejected more than SSC_MAX_FIELD_REJECTED_SHARE (default "
+         "20%) of its filled cells (at least SSC_FIELD_GATE_MIN_FILLED, default 20), or all of them (at least 5); "
+         "the run stops at gate fields_usable naming the field, sample values and the likely cause.",
+         "Fix the export, not the cells: export the records again from REDCap (raw data, CSV) and load the file "
+         "unchanged; map a site's missing-data codes in SSC_MISSING_DATA_CODES."),
+    Rule("endpoint_coverage_lost", "gates", "completeness", "atemporal", "error", "blocked",
+         "An endpoint of the analysis plan had patients with analysable input in the last published run and has "
+         "none now, or lost more than SSC_MAX_ENDPOINT_LOSS (default 10%) of them; the run stops at gate "
+         "endpoint_coverage_kept naming the endpoint and the input field that emptied it.",
+         "Look at the named field in REDCap and in the export (quality.field_profile counts its filled and "
+         "rejected cells); correct it and export again."),
+    Rule("os_patients_excluded", "gates", "completeness", "temporal", "error", "blocked",
+         "More than SSC_MAX_OS_EXCLUDED (default 0) patients cannot be placed in time and are left out of overall "
+         "survival (recorded as dead without a usable death date, a death before day 0 or enrollment, day 0 in "
+         "doubt); the run stops at gate os_exclusions_within_limit naming each record and the field to fix.",
+         "Correct death_date on the vital status form (or the infusion/enrollment date the message names) in "
+         "REDCap, or set SSC_MAX_OS_EXCLUDED to publish with such exclusions."),
     # ---- the engine itself -----------------------------------------------------------------------------------
     Rule("gx_expectation_error", "any", "conformance", "value", "error", "none",
          "An expectation could not be evaluated (GX raised an exception); its column was not checked.",

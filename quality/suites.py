@@ -208,7 +208,8 @@ def instrument_frame(records: pd.DataFrame, study: Study, form: str, mask: pd.Se
                         parts.append(parse_numbers(frame[c], integer=g.validation == "integer"))
                 comp = pd.concat(parts, axis=1)
                 derived[f"{f.name}__components_sum"] = comp.sum(axis=1).where(comp.notna().all(axis=1))
-                # the total as staging keeps it (a nulled total is recomputed from the sites, not compared)
+                # the total where it is usable (an unusable total is reported on its own and excludes the
+                # assessment; it is not also compared with the sites)
                 total = derived[f"{f.name}__num"]
                 lo, hi = _bound(f.minimum), _bound(f.maximum)
                 if lo is not None:
@@ -251,18 +252,24 @@ def instrument_suite(study: Study, form: str) -> gx.ExpectationSuite:
         elif is_number_field(f):
             integer = f.validation == "integer"
             rule_id = "integer_format" if integer else "number_format"
+            # a calc field with components (the mRSS total): a filled but unusable total still counts as
+            # filled, so the components' sum must not replace it: the assessment is left out, not the cell
+            # nulled (analysis plan, mRSS)
+            calc = f.field_type == "calc" and bool(calc_components(study, f))
+            action, then = ("excluded", "; the assessment is reported and not analysed") if calc else (None, "")
             add(gxe.ExpectColumnValuesToMatchRegex(
                 column=f.name, regex=INTEGER_REGEX if integer else NUMBER_REGEX,
-                meta=rule_meta(rule_id, field=f.name, instrument=form,
-                               message=f"{f.name} = '{{value}}' is not a {'whole number' if integer else 'number'}")))
+                meta=rule_meta(rule_id, field=f.name, instrument=form, action=action,
+                               message=f"{f.name} = '{{value}}' is not a {'whole number' if integer else 'number'}"
+                                       f"{then}")))
             lo, hi = _bound(f.minimum), _bound(f.maximum)
             if lo is not None or hi is not None:
                 add(gxe.ExpectColumnValuesToBeBetween(
                     column=f"{f.name}__num", min_value=lo, max_value=hi,
-                    meta=rule_meta("value_out_of_range", field=f.name, instrument=form,
+                    meta=rule_meta("value_out_of_range", field=f.name, instrument=form, action=action,
                                    value_column=f.name, min=f.minimum, max=f.maximum,
                                    message=f"{f.name} = {{value}} is outside the dictionary range "
-                                           f"{f.minimum or '-inf'}..{f.maximum or 'inf'}")))
+                                           f"{f.minimum or '-inf'}..{f.maximum or 'inf'}{then}")))
             if f.field_type == "calc" and calc_components(study, f):
                 add(gxe.ExpectColumnPairValuesToBeEqual(
                     column_A=f"{f.name}__usable", column_B=f"{f.name}__components_sum",

@@ -320,6 +320,29 @@ def _table1(outcomes: dict, marts: dict) -> dict:
     return {"id": "table1", "title": "Table 1. Baseline characteristics", "blocks": blocks}
 
 
+def _left_out_of_survival(os_: dict, adsl: pd.DataFrame | None) -> str | None:
+    """One sentence naming the patients left out of the survival analysis (overall_survival.excluded), or None.
+
+    "1 patient recorded as dead was left out: SSC-0041, death date before day 0 — see the steward worklist." """
+    n = fmt.to_float(os_.get("n_excluded"))
+    if not n:
+        return None
+    n = int(n)
+    excluded = records(os_.get("excluded"))
+    dead = False
+    if excluded and adsl is not None and "record_id" in adsl.columns:
+        died = pd.Series(False, index=adsl.index)
+        if "vital_status" in adsl.columns:
+            died |= adsl["vital_status"] == "Dead"
+        if "death_date_recorded" in adsl.columns:
+            died |= adsl["death_date_recorded"].notna()
+        dead_ids = set(adsl.loc[died, "record_id"].astype(str))
+        dead = all(str(e.get("record_id")) in dead_ids for e in excluded)
+    who = f"{n} patient{'s' if n != 1 else ''}{' recorded as dead' if dead else ''} {'was' if n == 1 else 'were'}"
+    names = "; ".join(f"{e.get('record_id')}, {e.get('reason') or 'reason not given'}" for e in excluded)
+    return f"{who} left out" + (f": {names}" if names else "") + " — see the steward worklist."
+
+
 def _survival(outcomes: dict, marts: dict) -> dict:
     os_ = _get(outcomes, "overall_survival") or {}
     blocks = [_figure(figures.km_figure(_mart(marts, "adtte")),
@@ -338,6 +361,9 @@ def _survival(outcomes: dict, marts: dict) -> dict:
     else:
         blocks.append(_na("Survival estimates"))
     adsl = _mart(marts, "adsl")
+    left_out = _left_out_of_survival(os_, adsl)
+    if left_out:
+        blocks.append(_text(left_out))
     if adsl is not None and "death_date" in adsl.columns:
         dead = adsl[adsl["death_date"].notna()]
         if len(dead):

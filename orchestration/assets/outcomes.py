@@ -27,6 +27,7 @@ from analysis.survival import overall_survival
 from analysis.table1 import table1
 from analysis.vascular import vascular
 from orchestration.assets.dbt import mart_key
+from orchestration.assets.endpoints import ENDPOINTS
 from orchestration.markdown import outcome_markdown
 from orchestration.resources import Warehouse
 from report.figures import km_figure, trajectory_figure
@@ -96,7 +97,7 @@ def _build(outcome: Outcome) -> dg.AssetsDefinition:
     @dg.asset(
         key=outcome_key(outcome.name),
         group_name="outcomes",
-        deps=[mart_key(m) for m in outcome.marts],
+        deps=[mart_key(m) for m in outcome.marts] + [ENDPOINTS],
         description=outcome.description,
         kinds={"python"},
     )
@@ -123,20 +124,34 @@ def _build(outcome: Outcome) -> dg.AssetsDefinition:
 outcome_assets = [_build(o) for o in OUTCOMES]
 
 
+ENROLLED_SQL = """
+    select count(distinct record_id) from (
+        select record_id from staging.stg_redcap__enrollment
+        union all
+        select record_id from quality.quarantine where rule = 'record_without_infusion_date'
+    )
+"""
+
+
+def enrolled_patients(conn) -> int:
+    """Patients enrolled: distinct records with a placed enrollment assessment (staging), plus the records
+    quarantined only because they have no infusion date (enrolled, never infused). Counted from placed data,
+    never from the raw text (a repeated header line or a stray row is not a patient)."""
+    return int(conn.execute(ENROLLED_SQL).fetchall()[0][0])
+
+
 @dg.asset(
     key=outcome_key("cohort_flow"),
     group_name="outcomes",
-    deps=[mart_key("adsl"), mart_key("adbds"), mart_key("adtte"), dg.AssetKey(["raw", "records"])],
+    deps=[mart_key("adsl"), mart_key("adbds"), mart_key("adtte"),
+          dg.AssetKey(["staging", "stg_redcap__enrollment"]), dg.AssetKey(["quality", "conformance"]), ENDPOINTS],
     description="Cohort flow: enrolled, infused, assessed at each timepoint, deaths, lost to follow-up.",
     kinds={"python"},
 )
 def cohort_flow_outcome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dict:
     marts = warehouse.read_tables("marts.adsl", "marts.adbds", "marts.adtte")
     with warehouse.connect(read_only=True) as conn:
-        # enrolled: records with an enrollment date in the export, whether or not they could be placed
-        enrolled = conn.execute(
-            "select count(distinct record_id) from raw.records where record_id is not null and enrollment_date is not null"
-        ).fetchall()[0][0]
-    result = assert_jsonable(cohort_flow(marts["adsl"], marts["adbds"], marts["adtte"], int(enrolled)))
+        enrolled = enrolled_patients(conn)
+    result = assert_jsonable(cohort_flow(marts["adsl"], marts["adbds"], marts["adtte"], enrolled))
     context.add_output_metadata({"result": dg.MetadataValue.md(outcome_markdown(result))})
     return result

@@ -15,14 +15,15 @@ import pandas as pd
 from orchestration.assets.dbt import mart_key
 from orchestration.publishing import publish_steward_report
 from orchestration.resources import StudyLocations, Warehouse
+from orchestration.settings import DEFAULT_FIELD_GATE_MIN_FILLED, DEFAULT_MAX_FIELD_REJECTED_SHARE
+from quality.gates import FIELDS_GATE, PROFILE_COLUMNS, field_profile, fields_gate
 from quality.marts import validate_marts
 from quality.conformance import duplicate_key_findings, duplicate_keys, run_conformance
 from quality.suites import assessment_mask
 from quality.gx_glue import GXRunner, to_asset_check_result
-from quality.plausibility import run_plausibility
-from quality.rules import SOFT_LIMITS
+from quality.plausibility import plausibility_inputs, run_plausibility
 from quality.store import combine_findings, write_findings, write_quarantine, write_reconciliation
-from study.definition import load_study
+from study.definition import Study, load_study
 
 RAW = dg.AssetKey(["raw", "records"])
 CONFORMANCE = dg.AssetKey(["quality", "conformance"])
@@ -46,6 +47,11 @@ GATES = {
     "no_duplicate_keys": "No two loaded rows share record, event, repeat instrument and instance.",
     "patients_present": "At least one patient could be placed (enrollment and a first infusion).",
     "rows_reconcile": "Every export row is either loaded or quarantined (export = loaded + quarantined).",
+    FIELDS_GATE: "No export column is rejected as a whole: conformance rejects at most SSC_MAX_FIELD_REJECTED_SHARE "
+                 f"(default {DEFAULT_MAX_FIELD_REJECTED_SHARE:.0%}) of the filled cells of a field with at least "
+                 f"SSC_FIELD_GATE_MIN_FILLED (default {DEFAULT_FIELD_GATE_MIN_FILLED}), and not all of any field's "
+                 "filled cells; a failure names the field, sample values and the likely cause "
+                 "(quality.field_profile).",
 }
 
 
@@ -115,19 +121,7 @@ def plausibility(context: dg.AssetExecutionContext, warehouse: Warehouse, locati
     started = time.perf_counter()
     drop = _current_drop(warehouse)
     with warehouse.connect(read_only=True) as conn:
-        frames = {
-            "timeline": conn.execute("select * from intermediate.int_assessment_timeline").df(),
-            "anchors": conn.execute("""
-                select anchors.*, last.last_assessment_date
-                from intermediate.int_patient_anchors as anchors
-                left join (select record_id, max(assessment_date) as last_assessment_date
-                           from intermediate.int_assessment_timeline
-                           where instrument <> 'vital_status' group by record_id) as last using (record_id)
-            """).df(),
-            "adverse_events": conn.execute("select * from staging.stg_redcap__adverse_event").df(),
-            "echo": conn.execute("select * from staging.stg_redcap__echo").df(),
-            "measures": clinical_measures(conn),
-        }
+        frames = plausibility_inputs(conn)
     runner = _runner(locations, drop.get("drop_id", "unknown"))
     result = run_plausibility(**frames, runner=runner)
     with warehouse.connect() as conn:
@@ -145,24 +139,6 @@ def plausibility(context: dg.AssetExecutionContext, warehouse: Warehouse, locati
         "seconds": round(time.perf_counter() - started, 2),
     })
     yield to_asset_check_result(result.runs, check_name="plausibility_suites", data_docs=runner.index_path)
-
-
-def clinical_measures(conn) -> pd.DataFrame:
-    """Numeric fields with clinical soft limits, long (record_id, instrument, source_row, event_name, field, value),
-    read from the staging tables (their columns carry the dictionary's field names)."""
-    keys = ["record_id", "source_row", "event_name"]
-    parts = []
-    for form in load_study().forms:
-        table = f"staging.stg_redcap__{form}"
-        columns = {c for (c,) in conn.execute(
-            "select column_name from information_schema.columns where table_schema = 'staging' and table_name = ?",
-            [f"stg_redcap__{form}"]).fetchall()}
-        fields = sorted(columns & set(SOFT_LIMITS))
-        if fields:
-            frame = conn.execute(f"select {', '.join(keys + fields)} from {table}").df()
-            parts.append(frame.melt(id_vars=keys, value_vars=fields, var_name="field", value_name="value")
-                         .dropna(subset=["value"]).assign(instrument=form))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=keys + ["field", "value"])
 
 
 def reconciliation(warehouse: Warehouse, drop: dict) -> pd.DataFrame:
@@ -185,8 +161,14 @@ def reconciliation(warehouse: Warehouse, drop: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def evaluate_gates(findings: pd.DataFrame, recon: pd.DataFrame, n_patients: int, max_share: float) -> list[dict]:
-    """Each gate: passed (a Python bool) or not, with a message that names what failed."""
+def evaluate_gates(findings: pd.DataFrame, recon: pd.DataFrame, n_patients: int, max_share: float,
+                   profile: pd.DataFrame | None = None, *, study: Study | None = None,
+                   max_field_share: float = DEFAULT_MAX_FIELD_REJECTED_SHARE,
+                   min_filled: int = DEFAULT_FIELD_GATE_MIN_FILLED) -> list[dict]:
+    """Each gate: passed (a Python bool) or not, with a message that names what failed. ``profile`` is the
+    drop's :func:`quality.gates.field_profile` (None: no field profiled)."""
+    if profile is None:
+        profile = pd.DataFrame(columns=[c for c in PROFILE_COLUMNS if c != "run_id"])
     total = recon.iloc[0]
     duplicates = findings[findings["rule"] == DUPLICATE_KEY_RULE]
     share = float(total["quarantined_rows"] / total["export_rows"]) if total["export_rows"] else 0.0
@@ -207,7 +189,26 @@ def evaluate_gates(findings: pd.DataFrame, recon: pd.DataFrame, n_patients: int,
         {"gate": "rows_reconcile", "passed": unbalanced.empty,
          "message": "export = loaded + quarantined for the drop and every instrument" if unbalanced.empty else
                     f"rows do not reconcile for {', '.join(str(i or 'the drop') for i in unbalanced['instrument'])}"},
+        fields_gate(profile, findings, study or load_study(), max_field_share, min_filled),
     ]
+
+
+def profile_fields(warehouse: Warehouse, findings: pd.DataFrame, study: Study, drop: dict,
+                   run_id: str) -> pd.DataFrame:
+    """quality.field_profile of this run (filled and rejected cells per export column), replaced each run."""
+    with warehouse.connect(read_only=True) as conn:
+        records = conn.execute("select * from raw.records").df()
+        quarantined = [int(r) for (r,) in conn.execute("select distinct source_row from quality.quarantine").fetchall()]
+    profile = field_profile(records, findings, study, quarantined, drop_id=drop.get("drop_id"))
+    frame = profile.assign(run_id=run_id)[list(PROFILE_COLUMNS)]
+    select = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in PROFILE_COLUMNS.items())
+    with warehouse.connect() as conn:
+        conn.register("field_profile_frame", frame)
+        try:
+            conn.execute(f"create or replace table quality.field_profile as select {select} from field_profile_frame")
+        finally:
+            conn.unregister("field_profile_frame")
+    return profile
 
 
 @dg.asset(
@@ -218,9 +219,10 @@ def evaluate_gates(findings: pd.DataFrame, recon: pd.DataFrame, n_patients: int,
     pool="warehouse",
     check_specs=[dg.AssetCheckSpec(name, asset=FINDINGS, blocking=True, description=text)
                  for name, text in GATES.items()],
-    description="The quality gate. quality.findings (every finding of the drop), quality.reconciliation, the "
-                "steward worklist (reports/steward.html) and Data Docs; blocking checks stop the analysis when "
-                "the drop cannot be trusted.",
+    description="The quality gate. quality.findings (every finding of the drop), quality.reconciliation, "
+                "quality.field_profile (filled and rejected cells per field), the steward worklist "
+                "(reports/steward.html) and Data Docs; blocking checks stop the analysis when the drop cannot be "
+                "trusted.",
 )
 def findings(context: dg.AssetExecutionContext, warehouse: Warehouse, locations: StudyLocations):
     started = time.perf_counter()
@@ -231,7 +233,11 @@ def findings(context: dg.AssetExecutionContext, warehouse: Warehouse, locations:
     recon = reconciliation(warehouse, drop)
     with warehouse.connect() as conn:
         write_reconciliation(conn, recon)
-    gates = evaluate_gates(all_findings, recon, int(n_patients), locations.max_quarantine_share)
+    study = load_study()
+    profile = profile_fields(warehouse, all_findings, study, drop, context.run.run_id)
+    gates = evaluate_gates(all_findings, recon, int(n_patients), locations.max_quarantine_share, profile,
+                           study=study, max_field_share=locations.max_field_rejected_share,
+                           min_filled=locations.field_gate_min_filled)
     steward = publish_steward_report(locations, all_findings, gate_results=gates, reconciliation=recon,
                                      provenance={"drop_id": drop.get("drop_id"),
                                                  "records_file": drop.get("records_file"),
@@ -251,13 +257,17 @@ def findings(context: dg.AssetExecutionContext, warehouse: Warehouse, locations:
         "warnings": int((all_findings["severity"] == "warning").sum()),
         "by_category": dg.MetadataValue.json(all_findings["category"].value_counts().to_dict()),
         "patients": int(n_patients),
+        "fields_with_rejected_cells": int((profile["rejected"] > 0).sum()),
         "steward_report": dg.MetadataValue.path(steward),
         "data_docs": dg.MetadataValue.path(str(locations.data_docs / "index.html")),
     })
+    limits = {"quarantine_within_limit": {"SSC_MAX_QUARANTINE_SHARE": locations.max_quarantine_share},
+              FIELDS_GATE: {"SSC_MAX_FIELD_REJECTED_SHARE": locations.max_field_rejected_share,
+                            "SSC_FIELD_GATE_MIN_FILLED": locations.field_gate_min_filled}}
     for gate in gates:
         yield dg.AssetCheckResult(check_name=gate["gate"], passed=bool(gate["passed"]),
                                   severity=dg.AssetCheckSeverity.ERROR, description=gate["message"],
-                                  metadata={"message": gate["message"]})
+                                  metadata={"message": gate["message"], **limits.get(gate["gate"], {})})
 
 
 MART_CHECKS = {

@@ -12,6 +12,7 @@ import dagster as dg
 
 from analysis.outcomes import assert_jsonable
 from orchestration.assets.dbt import mart_key
+from orchestration.assets.endpoints import mark_published
 from orchestration.assets.outcomes import OUTCOMES, outcome_key
 from orchestration.resources import StudyLocations, Warehouse
 from orchestration.version import code_version
@@ -73,6 +74,7 @@ def study_report(context: dg.AssetExecutionContext, warehouse: Warehouse, locati
     html = render_study_report(dict(outcomes), marts, quality, provenance(context, warehouse))
     path = locations.reports / "report.html"
     publish_text(path, html)
+    mark_published(warehouse, context.run.run_id)
     seconds = time.perf_counter() - started
     context.log.info(f"report.html: {len(html) / 1e6:.2f} MB rendered in {seconds:.1f} s")
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "bytes": len(html),

@@ -36,3 +36,16 @@ def test_death_exactly_five_years_is_worsened_without_echo():
 
 def test_empty_population():
     assert pah(adsl(["A"]), BDS, TTE)["n"] == 0
+
+
+def test_a_death_that_cannot_be_placed_is_not_evaluable_whatever_the_echo():
+    tte = adtte([("X", 1.0, 1), ("Y", 5.5, 0)])
+    tte["analysed"] = [False, True]
+    tte["exclusion_reason"] = ["death date before day 0", None]
+    tte.loc[0, ["event", "time_years"]] = None
+    out = pah(adsl([{"record_id": r, "pah_baseline": True} for r in "XY"]),
+              adbds(series("X", "echo_pasp_mmhg", {"baseline": 40, "month_60": 41})
+                    + series("Y", "echo_pasp_mmhg", {"baseline": 40, "month_60": 41})), tte)
+    cats = {p["record_id"]: (p["category"], p["reason"]) for p in out["patients"]}
+    assert cats["X"] == ("not_evaluable", "survival not placed in time: death date before day 0")
+    assert cats["Y"][0] == "stable" and out["not_evaluable"] == 1

@@ -56,7 +56,7 @@ VALUE_CASES = [
     ("baseline_arm_1", None, "autoantibodies___2", "2", "checkbox_value_invalid", "error", "nulled", "1"),
     ("baseline_arm_1", None, "echo_lvef_pct", "95", "value_out_of_range", "error", "nulled", "85"),
     ("baseline_arm_1", None, "acr_eular_2013_score", "29", "value_out_of_range", "error", "nulled", "28"),
-    ("baseline_arm_1", None, "mrss_total", "52", "value_out_of_range", "error", "nulled", None),
+    ("baseline_arm_1", None, "mrss_total", "52", "value_out_of_range", "error", "excluded", None),
     ("baseline_arm_1", None, "ssc_subtype", None, "required_missing", "warning", "none", "2"),
     ("month_1_arm_1", "adverse_event", "ae_grade", None, "required_missing", "warning", "none", "2"),
     ("baseline_arm_1", None, "hrct_date", None, "assessment_date_missing", "error", "excluded", "2020-01-01"),

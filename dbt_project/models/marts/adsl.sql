@@ -48,6 +48,9 @@ select
     case anchors.vital_status_code when 1 then 'Alive' when 2 then 'Dead' when 3 then 'Lost to follow-up' end
         as vital_status,
     anchors.death_date,
+    anchors.death_date_recorded,
+    anchors.death_conflict,
+    anchors.day0_conflict,
     case anchors.death_cause_code
         when 1 then 'SSc-related interstitial lung disease'
         when 2 then 'Pulmonary arterial hypertension'

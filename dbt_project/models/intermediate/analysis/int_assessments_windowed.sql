@@ -1,6 +1,7 @@
 -- Analysable assessments in their analysis window. Per patient, instrument and window the analysed one is
 -- the closest to the target day among those with a usable value (an assessment whose every value was nulled
 -- or not analysable does not compete); a tie goes to the later one (then to the later export row).
+-- A patient whose day 0 is in doubt (int_patient_anchors.day0_conflict) has no assessment in any window.
 with analysable as (
     select timeline.*
     from {{ ref('int_assessment_timeline') }} as timeline
@@ -26,8 +27,9 @@ windowed as (
         windows.target_day,
         valued.source_row is not null as has_value
     from analysable
+    inner join {{ ref('int_patient_anchors') }} as anchors on anchors.record_id = analysable.record_id
     left join {{ ref('analysis_windows') }} as windows
-        on analysable.study_day between windows.min_day and windows.max_day
+        on analysable.study_day between windows.min_day and windows.max_day and anchors.day0_conflict is null
     left join valued
         on valued.source_row = analysable.source_row and valued.instrument = analysable.instrument
 )

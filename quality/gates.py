@@ -1,0 +1,368 @@
+"""Gates on what the analysis needs, not only on rows: whole fields and whole endpoints.
+
+A column that is broken throughout (a time part on every date, a spreadsheet re-save, labels instead of codes)
+is nulled cell by cell by conformance and the row-level gates pass; these gates stop the run instead, naming the
+field, the likely cause and the endpoint it empties.
+
+Field gate (``fields_usable``, on ``quality/findings``):
+
+- :func:`field_profile`: per export column of the study, on the loaded (not quarantined) assessments of its
+  instrument: ``filled`` cells and ``rejected`` ones (value-conformance findings of stage ``conformance`` with
+  action ``nulled`` or ``excluded``, one per source row and field) -> ``quality.field_profile``.
+- :func:`fields_gate`: blocks when a field with at least ``min_filled`` filled cells has a rejected share above
+  ``max_share``, or when every filled cell of a field with at least :data:`ALL_REJECTED_MIN_FILLED` is
+  rejected; the message names the field, the count, up to 3 rejected values and :func:`likely_cause`.
+
+Endpoint gates (on ``quality/endpoints``):
+
+- :data:`ENDPOINT_INPUTS`: the REDCap fields each outcome of the analysis plan needs.
+- :func:`endpoint_patients`: per endpoint, the patients with analysable input in the marts.
+- :func:`endpoint_coverage_gate`: blocks when an endpoint that had patients in the last published run has none
+  now or lost more than ``max_loss`` of them, naming the input field that emptied it.
+- :func:`os_exclusions_gate`: blocks when more than ``max_excluded`` patients are left out of overall survival
+  (``marts.adtte.analysed`` false), naming each record and ``death_date``.
+
+A gate is ``{"gate": name, "passed": bool, "message": str}``, as in ``orchestration.assets.quality``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pandas as pd
+
+from quality.rules import RULES
+from quality.suites import assessment_mask, checked_fields
+from study.definition import Field, Study
+
+# The thresholds are settings (orchestration/settings.py: SSC_MAX_FIELD_REJECTED_SHARE, SSC_FIELD_GATE_MIN_FILLED,
+# SSC_MAX_ENDPOINT_LOSS, SSC_MAX_OS_EXCLUDED) passed in by the assets.
+ALL_REJECTED_MIN_FILLED = 5  # a field with at least this many filled cells, all rejected, blocks whatever its size
+
+FIELDS_GATE = "fields_usable"
+ENDPOINT_GATE = "endpoint_coverage_kept"
+OS_GATE = "os_exclusions_within_limit"
+
+# Rules of value conformance: a finding of these says the cell's value is unusable.
+VALUE_CONFORMANCE_RULES = ("date_format", "number_format", "integer_format", "choice_code_invalid",
+                           "checkbox_value_invalid", "value_out_of_range")
+REJECTING_ACTIONS = ("nulled", "excluded")
+SAMPLE_VALUES = 3
+
+PROFILE_COLUMNS = {"run_id": "VARCHAR", "drop_id": "VARCHAR", "field": "VARCHAR", "instrument": "VARCHAR",
+                   "filled": "INTEGER", "rejected": "INTEGER", "rejected_share": "DOUBLE"}
+
+
+# ---- the field profile ----------------------------------------------------------------------------------------
+
+
+def _filled(series: pd.Series) -> pd.Series:
+    return (series.notna() & (series.astype("string").str.strip().fillna("") != "")).astype(bool)
+
+
+def rejected_cells(findings: pd.DataFrame) -> pd.DataFrame:
+    """Value-conformance findings that made a cell unusable, one per ``(source_row, field)``, in source-row order.
+
+    ``findings`` has the columns of ``quality.findings`` (``stage``, ``rule``, ``action``, ``field``, ``value``,
+    ``source_row``)."""
+    if findings.empty:
+        return findings.reindex(columns=["source_row", "field", "value", "rule"])
+    mask = ((findings["stage"] == "conformance") & findings["rule"].isin(VALUE_CONFORMANCE_RULES)
+            & findings["action"].isin(REJECTING_ACTIONS) & findings["field"].notna() & findings["source_row"].notna())
+    cells = findings.loc[mask, ["source_row", "field", "value", "rule"]].copy()
+    cells["source_row"] = pd.to_numeric(cells["source_row"]).astype("int64")
+    return cells.sort_values(["source_row", "field"], kind="stable").drop_duplicates(["source_row", "field"])
+
+
+def field_profile(records: pd.DataFrame, findings: pd.DataFrame, study: Study, quarantined_rows=(),
+                  drop_id: str | None = None) -> pd.DataFrame:
+    """Filled and rejected cells per export column of the study (``quality.field_profile`` without ``run_id``).
+
+    ``records``: raw.records (``_source_row`` and the export columns as text; a missing column counts as empty).
+    ``quarantined_rows``: source rows not loaded. A cell counts where its row is a loaded assessment of the
+    field's instrument (what conformance validates); ``rejected`` <= ``filled``. Identifier fields and the record
+    id are not profiled. Columns: drop_id, field, instrument, filled, rejected, rejected_share (0 when nothing
+    is filled)."""
+    loaded = records[~records["_source_row"].isin(list(quarantined_rows))]
+    rejected = rejected_cells(findings)
+    by_field = rejected.groupby("field")["source_row"].agg(set).to_dict() if len(rejected) else {}
+    rows = []
+    for form in study.forms:
+        assessments = loaded[assessment_mask(loaded, study, form)] if len(loaded) else loaded
+        for f in checked_fields(study, form):
+            for column in f.export_columns:
+                if column in assessments.columns:
+                    cells = assessments.loc[_filled(assessments[column]), "_source_row"]
+                else:
+                    cells = pd.Series([], dtype="int64")
+                n_filled = int(len(cells))
+                n_rejected = int(cells.isin(by_field.get(column, set())).sum())
+                rows.append({"drop_id": drop_id, "field": column, "instrument": form, "filled": n_filled,
+                             "rejected": n_rejected, "rejected_share": n_rejected / n_filled if n_filled else 0.0})
+    return pd.DataFrame(rows, columns=[c for c in PROFILE_COLUMNS if c != "run_id"])
+
+
+# ---- likely causes of a column rejected as a whole -------------------------------------------------------------
+
+_DATE_WITH_TIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(AM|PM|Z)?$", re.I)
+_DAY_MONTH_DATE = re.compile(r"^\d{1,2}[/.\-]\d{1,2}[/.\-](\d{2}|\d{4})(\s+\d{1,2}:\d{2}(:\d{2})?)?$")
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+_SENTINEL = re.compile(r"^(-9{2,4}|9{3,4})(\.0+)?$")
+_UPPERCASE_CODE = re.compile(r"^[A-Z]{2,5}$")
+_NUMBER_WITH_UNIT = re.compile(r"^[-+]?\d+([.,]\d+)?\s*(%|[^\W\d_][^\d]*)$")
+CHECKBOX_LABELS = ("Checked", "Unchecked")
+
+CAUSES = {
+    "date_with_time": "dates carry a time part (YYYY-MM-DD hh:mm): the file went through a spreadsheet or ETL "
+                      "step; export it again from REDCap and load it unchanged",
+    "day_month_date": "dates are day-first or month-first (d/m/yyyy, m/d/yyyy, d.m.yyyy): the file was re-saved by "
+                      "a spreadsheet program; export it again from REDCap and do not open it in a spreadsheet",
+    "decimal_comma": "numbers have a decimal comma: the file was re-saved in a European locale; export it again "
+                     "from REDCap and load it unchanged",
+    "label": "dictionary labels instead of codes: the export was made as labels; export again as raw data (codes)",
+    "missing_data_code": "REDCap missing-data codes (UNK, NA, NASK…) not in SSC_MISSING_DATA_CODES: add them there "
+                         "if the project uses them, or enter the values in REDCap",
+    "sentinel": "a site's missing-data code (-99, -999, 999): add it to SSC_MISSING_DATA_CODES, or leave the "
+                "field empty in REDCap",
+    "number_with_unit": "numbers carry a unit: enter the number only in REDCap (the unit is the dictionary's)",
+}
+
+
+def _labels(field: Field | None) -> set[str]:
+    if field is None:
+        return set()
+    labels = set(field.choice_labels.values())
+    if field.is_checkbox:
+        labels |= set(CHECKBOX_LABELS)
+    return {label.strip().casefold() for label in labels if label.strip()}
+
+
+def cause_of(value: object, field: Field | None = None) -> str | None:
+    """The key of :data:`CAUSES` that explains one rejected value by its shape, or None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if _DATE_WITH_TIME.match(text):
+        return "date_with_time"
+    if _DAY_MONTH_DATE.match(text):
+        return "day_month_date"
+    if _SENTINEL.match(text):
+        return "sentinel"
+    if _DECIMAL_COMMA.match(text):
+        return "decimal_comma"
+    if text.casefold() in _labels(field):
+        return "label"
+    if _UPPERCASE_CODE.match(text):
+        return "missing_data_code"
+    if _NUMBER_WITH_UNIT.match(text):
+        return "number_with_unit"
+    return None
+
+
+def likely_cause(values, field: Field | None = None) -> str | None:
+    """The cause (a sentence of :data:`CAUSES`) that explains most of ``values`` (rejected cells of one field), or
+    None when no shape explains them. Ties go to the cause listed first in :data:`CAUSES`."""
+    counts = Counter(c for c in (cause_of(v, field) for v in values) if c)
+    if not counts:
+        return None
+    order = list(CAUSES)
+    best = max(counts.items(), key=lambda kv: (kv[1], -order.index(kv[0])))[0]
+    return CAUSES[best]
+
+
+# ---- the field gate ----------------------------------------------------------------------------------------------
+
+
+def blocking_fields(profile: pd.DataFrame, max_share: float, min_filled: int) -> pd.DataFrame:
+    """Rows of ``profile`` that block: share above ``max_share`` with at least ``min_filled`` filled cells, or
+    every filled cell rejected with at least :data:`ALL_REJECTED_MIN_FILLED`; most rejected first."""
+    if profile.empty:
+        return profile
+    filled, rejected = profile["filled"], profile["rejected"]
+    share = rejected / filled.where(filled > 0)
+    over = (filled >= min_filled) & (share > max_share)
+    all_rejected = (filled >= ALL_REJECTED_MIN_FILLED) & (rejected == filled)
+    return profile[over | all_rejected].sort_values(["rejected", "field"], ascending=[False, True])
+
+
+def describe_field(row, cells: pd.DataFrame, study: Study) -> str:
+    """``mrss_date: 164 of 164 filled cells rejected (100%), e.g. '…', '…'; likely cause: …``"""
+    column = row["field"]
+    field = study.column_owner.get(column)
+    share = row["rejected"] / row["filled"]
+    text = f"{column}: {row['rejected']} of {row['filled']} filled cells rejected ({share:.0%})"
+    values = cells.loc[cells["field"] == column, "value"].dropna()
+    if field is not None and not field.identifier:
+        sample = list(dict.fromkeys(values.astype(str)))[:SAMPLE_VALUES]
+        if sample:
+            text += ", e.g. " + ", ".join(f"'{v}'" for v in sample)
+    cause = likely_cause(values.tolist(), field)
+    return text + f"; likely cause: {cause}" if cause else text + "; check the values against the data dictionary"
+
+
+def fields_gate(profile: pd.DataFrame, findings: pd.DataFrame, study: Study,
+                max_share: float, min_filled: int) -> dict:
+    """The ``fields_usable`` gate on a :func:`field_profile` and the findings it was built from."""
+    limits = (f"limit: SSC_MAX_FIELD_REJECTED_SHARE {max_share:.0%} of fields with ≥ {min_filled} filled cells "
+              f"(SSC_FIELD_GATE_MIN_FILLED), or all of ≥ {ALL_REJECTED_MIN_FILLED}")
+    blocked = blocking_fields(profile, max_share, min_filled)
+    if blocked.empty:
+        worst = profile[profile["rejected"] > 0].sort_values("rejected_share", ascending=False).head(1)
+        detail = (f"; most rejected: {worst.iloc[0]['field']} {worst.iloc[0]['rejected']} of "
+                  f"{worst.iloc[0]['filled']}" if len(worst) else "")
+        return {"gate": FIELDS_GATE, "passed": True,
+                "message": f"every field usable ({limits}){detail}"}
+    cells = rejected_cells(findings)
+    parts = [describe_field(row, cells, study) for _, row in blocked.head(10).iterrows()]
+    more = f" … and {len(blocked) - 10} more fields" if len(blocked) > 10 else ""
+    return {"gate": FIELDS_GATE, "passed": False,
+            "message": " | ".join(parts) + more + f" ({limits})"}
+
+
+# ---- endpoints and the inputs they need -------------------------------------------------------------------------
+
+MRSS_SITES = tuple(f"mrss_{site}" for site in (
+    "face", "chest", "abdomen", "fingers_r", "fingers_l", "hand_r", "hand_l", "forearm_r", "forearm_l",
+    "upperarm_r", "upperarm_l", "thigh_r", "thigh_l", "leg_r", "leg_l", "foot_r", "foot_l"))
+HAQ_CATEGORIES = tuple(f"haq_{c}" for c in (
+    "dressing", "arising", "eating", "walking", "hygiene", "reach", "grip", "activities"))
+
+# Outcome of the analysis plan (the contract's key) -> the REDCap fields it needs (any of alternatives such as
+# mrss_total or its 17 sites are all listed: the gate names whichever emptied the endpoint).
+ENDPOINT_INPUTS: dict[str, tuple[str, ...]] = {
+    "overall_survival": ("infusion_date", "death_date", "vital_status", "last_contact_date"),
+    "mrss": ("mrss_date", "mrss_total", *MRSS_SITES),
+    "hrct_ild": ("ild_baseline", "hrct_date", "hrct_change", "hrct_extent_pct"),
+    "pah": ("pah_baseline", "echo_date", "echo_pasp_mmhg"),
+    "haq_di": ("haq_date", *HAQ_CATEGORIES),
+    "vascular": ("vasc_date", "rcs", "du_active_count"),
+    "adverse_events": ("ae_onset_date", "ae_grade", "ae_relation"),
+}
+
+# adbds params read by endpoint_patients (the asset reads only these rows)
+ENDPOINT_PARAMS = ("mrss_total", "hrct_change", "hrct_extent_pct", "echo_pasp_mmhg", "haq_di", "rcs",
+                   "du_active_count")
+
+
+def _true(series: pd.Series) -> pd.Series:
+    return series.eq(True).fillna(False).astype(bool)
+
+
+def os_analysed(adtte: pd.DataFrame) -> pd.Series:
+    """Rows of adtte in the survival analysis: ``analysed`` where the mart has it, else every row (older adtte)."""
+    if "analysed" not in adtte.columns:
+        return pd.Series(True, index=adtte.index)
+    return _true(adtte["analysed"])
+
+
+def endpoint_patients(adsl: pd.DataFrame, adbds: pd.DataFrame, adtte: pd.DataFrame,
+                      adae: pd.DataFrame) -> dict[str, int]:
+    """Patients with analysable input per endpoint of :data:`ENDPOINT_INPUTS`, from the marts.
+
+    overall_survival: analysed adtte rows; mrss, haq_di: an analysed non-null ``mrss_total``/``haq_di`` at any
+    timepoint; hrct_ild (pah): ``ild_baseline`` (``pah_baseline``) patients with an analysed non-null
+    ``hrct_change`` or ``hrct_extent_pct`` (``echo_pasp_mmhg``); vascular: analysed ``rcs`` or
+    ``du_active_count``; adverse_events: an AE with onset date, grade and relation."""
+    usable = adbds[_true(adbds["analysed"]) & adbds["value"].notna()]
+
+    def with_param(*params: str, population: set | None = None) -> int:
+        ids = set(usable.loc[usable["param"].isin(params), "record_id"])
+        return len(ids & population if population is not None else ids)
+
+    ild = set(adsl.loc[_true(adsl["ild_baseline"]), "record_id"])
+    pah = set(adsl.loc[_true(adsl["pah_baseline"]), "record_id"])
+    events = adae.dropna(subset=["ae_onset_date", "ae_grade", "ae_relation"])
+    return {
+        "overall_survival": int(adtte.loc[os_analysed(adtte), "record_id"].nunique()),
+        "mrss": with_param("mrss_total"),
+        "hrct_ild": with_param("hrct_change", "hrct_extent_pct", population=ild),
+        "pah": with_param("echo_pasp_mmhg", population=pah),
+        "haq_di": with_param("haq_di"),
+        "vascular": with_param("rcs", "du_active_count"),
+        "adverse_events": int(events["record_id"].nunique()),
+    }
+
+
+def emptying_input(endpoint: str, profile: pd.DataFrame, previous_profile: pd.DataFrame | None) -> str:
+    """The declared input of ``endpoint`` most likely to have emptied it, described from the field profiles:
+    the one whose usable cells (filled − rejected) fell most since the last published run, else the one with
+    the highest rejected share now."""
+    inputs = list(ENDPOINT_INPUTS[endpoint])
+    now = profile[profile["field"].isin(inputs)].set_index("field")
+    usable_now = (now["filled"] - now["rejected"]).astype("float64").reindex(inputs).fillna(0)
+    if previous_profile is not None and len(previous_profile):
+        before = previous_profile[previous_profile["field"].isin(inputs)].set_index("field")
+        usable_before = (before["filled"] - before["rejected"]).astype("float64").reindex(inputs).fillna(0)
+        fall = (usable_before - usable_now).sort_values(ascending=False, kind="stable")
+        if len(fall) and fall.iloc[0] > 0:
+            name = fall.index[0]
+            before = int(usable_before[name])
+            if name not in now.index or not now.loc[name, "filled"]:
+                return f"{name} (empty in this export; {before} usable cells in the last published run)"
+            text = f"{name} ({int(usable_now[name])} usable cells now, {before} in the last published run"
+            if now.loc[name, "rejected"]:
+                text += f"; {int(now.loc[name, 'rejected'])} of {int(now.loc[name, 'filled'])} filled cells rejected"
+            return text + ")"
+    rejected = now[now["rejected"] > 0].sort_values("rejected_share", ascending=False, kind="stable")
+    if len(rejected):
+        name, row = rejected.index[0], rejected.iloc[0]
+        return f"{name} ({int(row['rejected'])} of {int(row['filled'])} filled cells rejected)"
+    return ("none of its input fields lost cells (" + ", ".join(inputs[:4]) + ("…" if len(inputs) > 4 else "")
+            + "); look at the steward worklist for excluded assessments")
+
+
+def endpoint_coverage_gate(current: dict[str, int], previous: dict[str, int] | None, profile: pd.DataFrame,
+                           previous_profile: pd.DataFrame | None, max_loss: float,
+                           previous_label: str = "") -> dict:
+    """``endpoint_coverage_kept``: every endpoint with patients in the last published run (``previous``) keeps
+    some, and loses at most ``max_loss`` of them. Without a published run there is nothing to compare with."""
+    if not previous:
+        return {"gate": ENDPOINT_GATE, "passed": True,
+                "message": "no published run to compare with; patients with analysable input: "
+                           + ", ".join(f"{e} {n}" for e, n in current.items())}
+    since = f" ({previous_label})" if previous_label else ""
+    lost = []
+    for endpoint, before in previous.items():
+        now = int(current.get(endpoint, 0))
+        if before > 0 and (now == 0 or (before - now) / before > max_loss):
+            lost.append(f"{endpoint}: {now} patients with analysable input, {before} in the last published run"
+                        f"{since} ({(before - now) / before:.0%} lost); the input that emptied it: "
+                        + emptying_input(endpoint, profile, previous_profile))
+    limit = f"limit: SSC_MAX_ENDPOINT_LOSS {max_loss:.0%}"
+    if not lost:
+        return {"gate": ENDPOINT_GATE, "passed": True,
+                "message": f"every endpoint keeps its patients ({limit}): "
+                           + ", ".join(f"{e} {current.get(e, 0)}" for e in previous)}
+    return {"gate": ENDPOINT_GATE, "passed": False,
+            "message": " | ".join(lost) + f" ({limit}). {RULES['endpoint_coverage_lost'].hint}"}
+
+
+def _os_exclusion(record_id: str, reason: object) -> str:
+    """One left-out patient, in words, with the field to fix in REDCap."""
+    reason = reason.strip() if isinstance(reason, str) and reason.strip() else None
+    if reason is not None and "death" not in reason.lower():  # day 0 in doubt (infusion against enrollment)
+        return (f"{record_id} is left out ({reason}): fix infusion_date (infusion form) or enrollment_date "
+                "(enrollment form) in REDCap")
+    if reason is None or reason.lower().startswith("recorded as dead"):
+        what = f"{record_id} is {reason or 'recorded as dead without a usable death date'}"
+    else:
+        what = f"{record_id} is recorded as dead but left out ({reason})"
+    return f"{what}: fix death_date in REDCap (vital status form)"
+
+
+def os_exclusions_gate(adtte: pd.DataFrame, max_excluded: int) -> dict:
+    """``os_exclusions_within_limit``: at most ``max_excluded`` adtte rows not analysed (``analysed`` false with an
+    ``exclusion_reason``: a recorded death without a usable date, day 0 in doubt); the message names each record
+    and the field to fix."""
+    excluded = adtte[~os_analysed(adtte)].sort_values("record_id")
+    if len(excluded) <= max_excluded:
+        return {"gate": OS_GATE, "passed": True,
+                "message": f"{len(excluded)} patients left out of overall survival (limit {max_excluded}, "
+                           "SSC_MAX_OS_EXCLUDED)"}
+    reasons = excluded["exclusion_reason"] if "exclusion_reason" in excluded.columns else [None] * len(excluded)
+    parts = [_os_exclusion(r, why) for r, why in list(zip(excluded["record_id"], reasons))[:10]]
+    more = f" … and {len(excluded) - 10} more" if len(excluded) > 10 else ""
+    return {"gate": OS_GATE, "passed": False,
+            "message": "overall_survival: " + "; ".join(parts) + more
+                       + f"; set SSC_MAX_OS_EXCLUDED (now {max_excluded}) to publish with such exclusions"}

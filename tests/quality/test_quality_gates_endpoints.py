@@ -1,0 +1,146 @@
+"""Endpoint gates: patients with analysable input per endpoint, compared with the last published run; patients
+left out of overall survival."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from orchestration.assets.outcomes import OUTCOMES
+from quality.gates import (ENDPOINT_INPUTS, ENDPOINT_PARAMS, MRSS_SITES, endpoint_coverage_gate, endpoint_patients,
+                           os_exclusions_gate)
+from quality.suites import calc_components
+from study.definition import load_study
+
+STUDY = load_study()
+
+
+def marts():
+    """Four patients: P1..P3 ILD at baseline, P4 PAH; hand-placed analysable rows."""
+    adsl = pd.DataFrame({"record_id": ["P1", "P2", "P3", "P4"], "ild_baseline": [True, True, None, False],
+                         "pah_baseline": [False, False, False, True]})
+    rows = [
+        ("P1", "mrss_total", True, 20.0), ("P1", "mrss_total", False, 25.0),
+        ("P2", "mrss_total", True, None),          # analysed but no value: not analysable
+        ("P3", "mrss_total", False, 18.0),         # a value but not analysed
+        ("P4", "mrss_total", True, 10.0),
+        ("P1", "hrct_change", True, 2.0), ("P2", "hrct_extent_pct", True, 12.0),
+        ("P3", "hrct_change", True, 1.0),          # not in the ILD population
+        ("P4", "echo_pasp_mmhg", True, 40.0), ("P1", "echo_pasp_mmhg", True, 30.0),
+        ("P2", "haq_di", True, 1.25),
+        ("P3", "rcs", True, 4.0), ("P4", "du_active_count", True, 0.0),
+    ]
+    adbds = pd.DataFrame(rows, columns=["record_id", "param", "analysed", "value"])
+    adtte = pd.DataFrame({"record_id": ["P1", "P2", "P3", "P4"], "analysed": [True, True, False, True],
+                          "exclusion_reason": [None, None, "death date before day 0", None]})
+    adae = pd.DataFrame({"record_id": ["P1", "P1", "P2", "P3"],
+                         "ae_onset_date": ["2020-01-01", "2020-02-01", "2020-01-01", None],
+                         "ae_grade": [1, 2, 2, 1], "ae_relation": [1, 2, None, 1]})
+    return adsl, adbds, adtte, adae
+
+
+def test_endpoint_patients_by_hand():
+    assert endpoint_patients(*marts()) == {
+        "overall_survival": 3, "mrss": 2, "hrct_ild": 2, "pah": 1, "haq_di": 1, "vascular": 2, "adverse_events": 1}
+
+
+def test_an_older_adtte_without_analysed_counts_every_row():
+    adsl, adbds, adtte, adae = marts()
+    assert endpoint_patients(adsl, adbds, adtte[["record_id"]], adae)["overall_survival"] == 4
+
+
+def test_the_declared_inputs_are_fields_of_the_study_and_the_endpoints_outcomes_of_the_contract():
+    contract = {o.name for o in OUTCOMES if o.in_contract}
+    assert set(ENDPOINT_INPUTS) == contract
+    for endpoint, inputs in ENDPOINT_INPUTS.items():
+        assert set(inputs) <= set(STUDY.by_name), endpoint
+    assert set(MRSS_SITES) == set(calc_components(STUDY, STUDY.by_name["mrss_total"]))
+    assert {"mrss_total", "haq_di", "echo_pasp_mmhg"} <= set(ENDPOINT_PARAMS)
+
+
+def profile(**fields) -> pd.DataFrame:
+    """A field profile: name=(filled, rejected)."""
+    return pd.DataFrame([{"field": f, "instrument": "x", "filled": n, "rejected": r,
+                          "rejected_share": r / n if n else 0.0} for f, (n, r) in fields.items()],
+                        columns=["field", "instrument", "filled", "rejected", "rejected_share"])
+
+
+BEFORE = {"mrss": 40, "haq_di": 10, "overall_survival": 41}
+
+
+def test_no_published_run_passes():
+    gate = endpoint_coverage_gate({"mrss": 0}, None, profile(), None, 0.10)
+    assert gate["passed"] is True and "no published run" in gate["message"]
+
+
+def test_an_emptied_endpoint_blocks_naming_the_input_whose_usable_cells_fell_most():
+    now = profile(mrss_date=(300, 300), mrss_total=(300, 0), mrss_face=(300, 2))
+    before = profile(mrss_date=(290, 0), mrss_total=(290, 0), mrss_face=(290, 0))
+    gate = endpoint_coverage_gate({"mrss": 0, "haq_di": 10, "overall_survival": 41}, BEFORE, now, before, 0.10,
+                                  "drop 2026-11-24T0200")
+    assert gate["passed"] is False
+    assert gate["message"].startswith(
+        "mrss: 0 patients with analysable input, 40 in the last published run (drop 2026-11-24T0200) (100% lost); "
+        "the input that emptied it: mrss_date (0 usable cells now, 290 in the last published run; 300 of 300 "
+        "filled cells rejected)")
+    assert "haq_di" not in gate["message"]
+
+
+def test_an_input_left_empty_in_the_export_is_named_as_empty():
+    now = profile(pah_baseline=(41, 0), echo_date=(250, 0), echo_pasp_mmhg=(0, 0))
+    before = profile(pah_baseline=(41, 0), echo_date=(252, 0), echo_pasp_mmhg=(252, 0))
+    gate = endpoint_coverage_gate({"pah": 0}, {"pah": 8}, now, before, 0.10)
+    assert gate["passed"] is False and ("the input that emptied it: echo_pasp_mmhg (empty in this export; 252 "
+                                        "usable cells in the last published run)") in gate["message"]
+
+
+@pytest.mark.parametrize("haq_now, passed", [(9, True), (8, False)])
+def test_loss_limit(haq_now, passed):
+    gate = endpoint_coverage_gate({"mrss": 40, "haq_di": haq_now, "overall_survival": 41}, BEFORE, profile(), None,
+                                  0.10)
+    assert gate["passed"] is passed
+    if not passed:
+        assert gate["message"].startswith("haq_di: 8 patients with analysable input, 10 in the last published run")
+
+
+def test_without_a_published_profile_the_most_rejected_input_is_named():
+    now = profile(haq_date=(100, 5), haq_grip=(100, 60), haq_reach=(100, 0))
+    gate = endpoint_coverage_gate({"mrss": 40, "haq_di": 0, "overall_survival": 41}, BEFORE, now, None, 0.10)
+    assert "the input that emptied it: haq_grip (60 of 100 filled cells rejected)" in gate["message"]
+
+
+def test_an_endpoint_that_had_no_patients_cannot_lose_them():
+    gate = endpoint_coverage_gate({"pah": 0}, {"pah": 0}, profile(), None, 0.10)
+    assert gate["passed"] is True
+
+
+# ---- overall survival: patients left out -------------------------------------------------------------------
+
+
+def test_a_left_out_death_blocks_naming_the_record_and_death_date():
+    _, _, adtte, _ = marts()
+    gate = os_exclusions_gate(adtte, 0)
+    assert gate["passed"] is False
+    assert gate["message"] == (
+        "overall_survival: P3 is recorded as dead but left out (death date before day 0): fix death_date in "
+        "REDCap (vital status form); set SSC_MAX_OS_EXCLUDED (now 0) to publish with such exclusions")
+    assert os_exclusions_gate(adtte, 1)["passed"] is True
+
+
+def test_a_death_without_a_usable_date_is_said_once():
+    adtte = pd.DataFrame({"record_id": ["P5", "P6"], "analysed": [False, False],
+                          "exclusion_reason": ["recorded as dead without a usable death date", None]})
+    message = os_exclusions_gate(adtte, 0)["message"]
+    assert message.startswith("overall_survival: P5 is recorded as dead without a usable death date: fix death_date "
+                              "in REDCap (vital status form); P6 is recorded as dead without a usable death date")
+
+
+def test_a_day0_conflict_names_the_infusion_and_enrollment_dates():
+    adtte = pd.DataFrame({"record_id": ["P9"], "analysed": [False],
+                          "exclusion_reason": ["first infusion (day 0) more than 90 days before enrollment"]})
+    message = os_exclusions_gate(adtte, 0)["message"]
+    assert "P9 is left out (first infusion" in message and "infusion_date" in message and "death_date" not in message
+
+
+def test_an_older_adtte_passes_the_exclusion_gate():
+    assert os_exclusions_gate(pd.DataFrame({"record_id": ["P1"]}), 0)["passed"] is True
