@@ -51,7 +51,7 @@ home:
 	@cp orchestration/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 
 run: setup manifest home
-	$(BIN)/python -m orchestration.nightly
+	@$(BIN)/python -m orchestration.nightly
 
 ui: setup manifest home
 	$(BIN)/dagster dev -w workspace.yaml

@@ -1,22 +1,41 @@
 """``make run``: run the nightly job once, now, on the Dagster instance in SSC_HOME (the UI shows the run).
 
-Exits 0 when everything was published, 1 when the run failed or stopped at a quality gate, naming what failed.
+The console shows, after the run: one line per problem (a warning, a failed check, a failed step: what and
+where, never a traceback), where the outputs are, where the run's full log is, and last the run's verdict
+(orchestration/verdict.py): ``published``, ``published with N errors for the stewards``, ``BLOCKED at <gate>:
+<reason>`` or ``FAILED at <step>: <error>``. Everything the run writes while it runs (Dagster's events at DEBUG
+level with their tracebacks, dbt's and Great Expectations' output) goes to ``SSC_HOME/logs/nightly-<run_id>.log``;
+each dbt command's own log is under ``SSC_HOME/logs/dbt/<step>-<run>-<id>/dbt.log``.
+
+When the run ends, the steward worklist is rewritten with the verdict as its banner (from quality.findings of
+the drop when the quality gate ran, else from what ingest published), and the verdict is tagged on the run
+(``ssc/verdict``) for the Dagster UI. Exits 0 when published, 1 when blocked or failed.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import dagster as dg
 
+from orchestration.assets.quality import FINDINGS
 from orchestration.definitions import defs
-from orchestration.settings import load_settings
-
+from orchestration.publishing import (STEWARD_PAGE, StewardInputs, publish_steward_report, published_steward_inputs,
+                                      warehouse_steward_inputs)
+from orchestration.settings import Settings, load_settings
+from orchestration.verdict import PUBLISHED, Verdict, decide, read_events
 
 IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 STALE_AFTER = timedelta(hours=2)  # the job's own limit is 1 hour: an older "started" run died without saying so
+VERDICT_TAG = "ssc/verdict"
+MAX_PROBLEM_LINES = 20
+FULL_LOG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 
 
 def run_in_progress(instance: dg.DagsterInstance) -> str | None:
@@ -28,40 +47,76 @@ def run_in_progress(instance: dg.DagsterInstance) -> str | None:
     return None
 
 
+@contextmanager
+def output_to(path: Path):
+    """Everything written to stdout and stderr meanwhile, by this process and its children, goes to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush(), sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1), os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush(), sys.stderr.flush()
+            os.dup2(saved[0], 1), os.dup2(saved[1], 2)
+            os.close(saved[0]), os.close(saved[1])
+
+
+def dbt_logs(target_root: Path, run_id: str) -> dict[str, str]:
+    """{step: its dbt.log} for this run's dbt commands (dagster-dbt names each target ``<step>-<run[:7]>-<id>``)."""
+    logs = sorted(target_root.glob(f"*-{run_id[:7]}-*/dbt.log"), key=lambda p: p.stat().st_mtime)
+    return {path.parent.name.rsplit("-", 2)[0]: str(path) for path in logs}
+
+
+def finish(instance: dg.DagsterInstance, run_id: str, settings: Settings, started_at: float) -> Verdict:
+    """The end of a nightly run (``started_at``: its POSIX start time): its verdict, tagged on the run
+    (``ssc/verdict``), and the steward worklist rewritten with the verdict as its banner."""
+    events = read_events(instance.all_logs(run_id))
+    locations = defs.resources["locations"]
+    if FINDINGS.to_user_string() in events.materialized:
+        steward = warehouse_steward_inputs(defs.resources["warehouse"])
+    else:  # the gate did not run: what an earlier step published in this run (ingest refusing the drop), if any
+        steward = published_steward_inputs(locations, since=started_at) or StewardInputs()
+    target = Path(os.environ.get("DBT_TARGET_PATH") or settings.logs / "dbt")
+    verdict = decide(events, error_findings=steward.errors, dbt_logs=dbt_logs(target, run_id))
+    instance.add_run_tags(run_id, {VERDICT_TAG: verdict.text})
+    publish_steward_report(locations, steward.findings, gate_results=list(verdict.gates),
+                           reconciliation=steward.reconciliation, provenance={**steward.provenance, "run_id": run_id},
+                           verdict={"outcome": verdict.outcome, "text": verdict.text, "errors": verdict.errors})
+    return verdict
+
+
 def main() -> int:
     settings = load_settings()
-    started = time.perf_counter()
     print(f"nightly: inbox {settings.inbox}\nnightly: state {settings.home}", flush=True)
     instance = dg.DagsterInstance.get()
     busy = run_in_progress(instance)
     if busy:
         print(f"nightly: run {busy} is in progress on this SSC_HOME; not starting a second writer of the warehouse")
         return 1
-    result = defs.get_job_def("nightly").execute_in_process(instance=instance, raise_on_error=False)
+    run_id = str(uuid.uuid4())
+    log_path = settings.logs / f"nightly-{run_id}.log"
+    print(f"nightly: run {run_id} started; full log: {log_path}", flush=True)
+    started, started_at = time.perf_counter(), time.time()
+    with output_to(log_path):
+        result = defs.get_job_def("nightly").execute_in_process(instance=instance, raise_on_error=False,
+                                                                 run_id=run_id, run_config=FULL_LOG)
     seconds = time.perf_counter() - started
+    verdict = finish(instance, run_id, settings, started_at)
 
-    failed_checks = [
-        e.asset_check_evaluation_data
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
-    ]
-    for check in failed_checks:
-        level = "BLOCKED" if check.severity == dg.AssetCheckSeverity.ERROR else "warning"
-        description = check.description or ""
-        print(f"nightly: {level}: check {check.check_name} on {check.asset_key.to_user_string()} {description}")
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = event.step_failure_data.error
-            while error is not None and error.cause is not None and "DagsterExecutionStepExecutionError" in error.cls_name:
-                error = error.cause  # the user code's exception, not Dagster's wrapper
-            message = error.message.strip().splitlines()[0] if error else ""
-            print(f"nightly: step {event.step_key} failed: {message}")
-    status = "succeeded" if result.success else "FAILED"
-    print(f"nightly: run {result.run_id} {status} in {seconds:.1f} s")
-    if result.success:
-        print(f"nightly: {settings.reports / 'report.html'}\nnightly: {settings.reports / 'outcomes.json'}")
-    print(f"nightly: steward worklist {settings.reports / 'steward.html'}")
-    return 0 if result.success else 1
+    lines = [f"nightly: {problem}" for problem in verdict.problems[:MAX_PROBLEM_LINES]]
+    if len(verdict.problems) > MAX_PROBLEM_LINES:
+        lines.append(f"nightly: … and {len(verdict.problems) - MAX_PROBLEM_LINES} more in the full log")
+    if verdict.outcome == PUBLISHED:
+        lines += [f"nightly: {settings.reports / 'report.html'}", f"nightly: {settings.reports / 'outcomes.json'}"]
+    lines += [f"nightly: steward worklist {settings.reports / STEWARD_PAGE}", f"nightly: full log: {log_path}",
+              f"nightly: run {run_id} {'succeeded' if result.success else 'stopped'} in {seconds:.1f} s",
+              f"nightly: {verdict.text}"]
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return verdict.exit_code
 
 
 if __name__ == "__main__":

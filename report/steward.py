@@ -1,14 +1,17 @@
 """The steward worklist: one self-contained HTML page telling data stewards what to fix in REDCap.
 
-``render_steward_report(findings, reconciliation, provenance, gate_results) -> str``
+``render_steward_report(findings, reconciliation, provenance, gate_results, verdict=None) -> str``
 
 - ``findings``: quality.findings (columns of quality.findings.FINDING_COLUMNS, optionally drop_id and stage);
 - ``reconciliation``: quality.reconciliation (drop_id, [instrument], export_rows, loaded_rows, quarantined_rows);
 - ``provenance``: {drop_id, records_file, records_sha256, run_id, code_version, generated_at, ...};
-- ``gate_results``: [{gate, passed, message}] or None (not recorded).
+- ``gate_results``: [{gate, passed, message}] or None (not recorded);
+- ``verdict`` (optional): the run's final status, ``{outcome: 'published' | 'blocked' | 'failed', text, errors}``
+  (orchestration/verdict.py); when given, the banner says it instead of summing up the gates.
 
-Layout: status banner (passed / BLOCKED at gate … and why), counts (severity, rule, instrument), reconciliation,
-structural findings (no record) first, then one collapsible block per record, records with most errors first.
+Layout: status banner (the run's verdict, or passed / BLOCKED at gate … and why), counts (severity, rule,
+instrument), reconciliation, structural findings (no record) first, then one collapsible block per record, records
+with most errors first.
 All values are escaped by Jinja's autoescape. The only script is a small inline filter; nothing is loaded.
 """
 
@@ -80,8 +83,14 @@ def _counts(rows: list[dict], key: str) -> list[dict]:
     return sorted(result, key=lambda c: (-c["error"], -c["total"], c["name"]))
 
 
+def _verdict_status(verdict: dict) -> dict:
+    outcome = verdict.get("outcome")
+    css = "bad" if outcome != "published" else "warn" if verdict.get("errors") else "ok"
+    return {"css": css, "text": f"Final status of this run: {_text(verdict.get('text')) or outcome}"}
+
+
 def build_context(findings: pd.DataFrame | None, reconciliation: pd.DataFrame | None, provenance: dict | None,
-                  gate_results: list[dict] | None) -> dict:
+                  gate_results: list[dict] | None, verdict: dict | None = None) -> dict:
     rows = [_finding_row(r) for r in records(findings)]
     structural = sorted((r for r in rows if not r["record_id"]), key=_row_order)
     by_record: dict[str, list[dict]] = {}
@@ -99,12 +108,15 @@ def build_context(findings: pd.DataFrame | None, reconciliation: pd.DataFrame | 
     gates = [{"gate": _text(g.get("gate")) or "(unnamed gate)", "passed": bool(g.get("passed")),
               "message": _text(g.get("message"))} for g in (gate_results or []) if isinstance(g, dict)]
     failed = [g for g in gates if not g["passed"]]
-    if gate_results is None:
+    if verdict is not None:
+        status = _verdict_status(verdict)
+    elif gate_results is None:
         status = {"css": "warn", "text": "Gate results were not recorded for this run."}
     elif failed:
         status = {"css": "bad", "text": f"Run BLOCKED at gate “{failed[0]['gate']}”: {failed[0]['message'] or 'no message'}"}
     else:
-        status = {"css": "ok", "text": f"Run passed: all {len(gates)} quality gates passed."}
+        status = {"css": "ok", "text": f"The {len(gates)} quality gates passed; the run goes on to the marts and "
+                                       "outcomes, and this page shows its final status when it ends."}
 
     recon, totals = reconciliation_block(reconciliation)
     by_severity = {"error": sum(r["severity"] == "error" for r in rows),
@@ -134,7 +146,7 @@ def build_context(findings: pd.DataFrame | None, reconciliation: pd.DataFrame | 
 
 
 def render_steward_report(findings: pd.DataFrame, reconciliation: pd.DataFrame, provenance: dict,
-                          gate_results: list[dict] | None) -> str:
+                          gate_results: list[dict] | None, verdict: dict | None = None) -> str:
     """The steward worklist as one self-contained HTML string."""
-    context = build_context(findings, reconciliation, provenance, gate_results)
+    context = build_context(findings, reconciliation, provenance, gate_results, verdict)
     return environment().get_template("steward.html.j2").render(**context)

@@ -15,7 +15,7 @@ PASSED = [{"gate": "conformance", "passed": True, "message": "ok"}, {"gate": "ma
 
 def test_passed_banner_counts_and_links():
     html = render_steward_report(make_findings(), make_reconciliation(), dict(PROVENANCE), PASSED)
-    assert "Run passed: all 2 quality gates passed." in html
+    assert "The 2 quality gates passed; the run goes on" in html
     assert 'href="../data_docs/index.html"' in html
     assert "Findings by rule" in html and "Findings by instrument" in html
     assert "skin_score" in html and "value_range" in html
