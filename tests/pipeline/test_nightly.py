@@ -69,16 +69,6 @@ def km_by_hand(times: list[float], events: list[int], t: float) -> float:
 # ---- the demo drop, as `make run` runs it --------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    home = tmp_path_factory.mktemp("demo") / "home"
-    env = environment(home, DEMO_INBOX)
-    result = subprocess.run(["make", "run", f"SSC_HOME={home}", f"SSC_INBOX={DEMO_INBOX}"], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return home, result
-
-
 def test_make_run_reproduces_the_published_figures(demo_run):
     home, _ = demo_run
     o = outcomes(home)
