@@ -19,11 +19,11 @@ import pandas as pd
 from ingest.deidentify import PseudonymKey, age_in_years, parse_iso_date, pseudonym
 from ingest.drops import Drop, check_not_older, sha256_of
 from ingest.normalise import normalise_export, parse_missing_data_codes
-from ingest.reader import ParsedRecords, parse_records
+from ingest.reader import DELIMITERS, ParsedRecords, UnreadableFileError, decode, encoding_name, parse_records
 from ingest.structure import compare_dictionary, compare_header
 from quality.findings import REDACTED, Finding
 from quality.rules import RULES
-from study.definition import KEY_COLUMNS, DictionaryError, Study, parse_dictionary
+from study.definition import KEY_COLUMNS, DictionaryError, Study, dictionary_delimiter, parse_dictionary
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +141,17 @@ def read_drop(drop: Drop, study: Study, key: PseudonymKey,
 
     dictionary_name = drop.dictionary_file.name
     try:
-        received = parse_dictionary(drop.dictionary_file.read_text(encoding="utf-8-sig", errors="replace"), dictionary_name)
+        text, encoding, _, _ = decode(drop.dictionary_file.read_bytes(), dictionary_name)
+        received = parse_dictionary(text, dictionary_name)
         result.findings += compare_dictionary(study, received, dictionary_name)
-    except DictionaryError as exc:
+        resaved = [w for w, bad in ((f"{encoding_name(encoding)} encoding", encoding not in ("utf-8", "utf-8-sig")),
+                                    (f"{DELIMITERS[dictionary_delimiter(text)]}-delimited",
+                                     dictionary_delimiter(text) != ",")) if bad]
+        if resaved:
+            result.findings.append(RULES["export_resaved"].finding(
+                f"{dictionary_name} was re-saved by a spreadsheet program ({', '.join(resaved)}); it could be read "
+                "without guessing and was read as such"))
+    except (DictionaryError, UnreadableFileError) as exc:
         result.findings.append(RULES["dictionary_unreadable"].finding(str(exc)))
 
     parsed = parse_records(drop.records_file, set(study.export_columns), study.event_names)

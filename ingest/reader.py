@@ -118,6 +118,13 @@ def decode(data: bytes, source: str) -> tuple[str, str, bool, bool]:
     return data.decode("utf-8", errors="replace"), "utf-8", False, True
 
 
+def encoding_name(codec: str) -> str:
+    """The name people know an encoding by: ``cp1252`` -> Windows-1252, ``utf-16-le`` -> UTF-16."""
+    if codec == "cp1252":
+        return "Windows-1252"
+    return codec.upper().removesuffix("-SIG").removesuffix("-LE").removesuffix("-BE")
+
+
 def _line_ending(text: str) -> str:
     first = text.find("\n")
     if first > 0 and text[first - 1] == "\r":
@@ -149,10 +156,8 @@ def sniff_export(data: bytes, source: str, expected_columns: set[str] | None = N
     delimiter = sniff_delimiter(first_line, expected_columns)
     ending = _line_ending(text)
     resaved = []
-    if encoding.startswith("utf-16") or encoding.startswith("utf-32"):
-        resaved.append(f"{encoding.upper().replace('-LE', '').replace('-BE', '')} encoding instead of UTF-8")
-    elif encoding == "cp1252":
-        resaved.append("Windows-1252 encoding instead of UTF-8")
+    if encoding not in ("utf-8", "utf-8-sig"):
+        resaved.append(f"{encoding_name(encoding)} encoding instead of UTF-8")
     if delimiter != ",":
         resaved.append(f"{DELIMITERS[delimiter]}-delimited instead of comma-delimited")
     if ending != "LF" and (resaved or encoding == "cp1252"):

@@ -211,9 +211,17 @@ def read_csv_text(text: str, source: str) -> list[dict[str, str]]:
     return rows
 
 
+def dictionary_delimiter(text: str) -> str:
+    """The delimiter of a data dictionary: REDCap writes ``,``; a spreadsheet re-save may write ``;`` or tab. The
+    header line has 18 columns (at least 13) with exactly one of them."""
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    return max((",", ";", "\t"), key=lambda d: len(next(csv.reader([first], delimiter=d), [])))
+
+
 def parse_dictionary(text: str, source: str = "dictionary.csv") -> tuple[Field, ...]:
-    """Fields of a REDCap data dictionary export (columns read by position, as REDCap's headers vary)."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    """Fields of a REDCap data dictionary export (columns read by position, as REDCap's headers vary; the
+    delimiter as :func:`dictionary_delimiter` finds it)."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=dictionary_delimiter(text))
     try:
         header = next(reader)
     except StopIteration:

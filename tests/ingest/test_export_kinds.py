@@ -8,6 +8,7 @@ codes, other encodings and delimiters, other stray folders) with hypothesis.
 
 from __future__ import annotations
 
+import csv
 import shutil
 import tempfile
 from pathlib import Path
@@ -112,6 +113,21 @@ def test_decimal_commas_in_a_comma_delimited_file_are_not_guessed(tmp_path):
     rows = set_cells(HEADER, ROWS, {("SSC-0003", "fvc_pct_pred"): "77,5"})
     frame, result = read(write_drop(tmp_path, HEADER, rows))
     assert "77,5" in set(frame["fvc_pct_pred"].dropna()) and "export_resaved" not in rules(result)
+
+
+@pytest.mark.parametrize("encoding,delimiter", [("cp1252", ";"), ("utf-16", "\t"), ("utf-8", ",")])
+def test_a_resaved_data_dictionary_reads_as_the_study_and_is_said_once(tmp_path, encoding, delimiter):
+    folder = write_drop(tmp_path, HEADER, ROWS)
+    dictionary = folder / "SSC_DataDictionary_2026-11-24.csv"
+    with open(dictionary, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    with open(dictionary, "w", newline="", encoding=encoding) as handle:
+        csv.writer(handle, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    frame, result = read(folder)
+    assert_same_as_clean(frame)
+    said = [f.message for f in result.findings if f.rule == "export_resaved"]
+    assert not {"dictionary_unreadable", "dictionary_field_retyped", "dictionary_field_missing"} & set(rules(result))
+    assert len(said) == (0 if encoding == "utf-8" else 1)
 
 
 # ---- labels instead of codes -----------------------------------------------------------------------------------
