@@ -45,6 +45,7 @@ CHECKBOX_LABELS = {"Checked": "1", "Unchecked": "0"}
 COMPLETE_LABELS = {"Incomplete": "0", "Unverified": "1", "Complete": "2"}
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]00:00(?::00)?$")
+YEAR_FIRST_DATE = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})((?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)$")
 DAY_MONTH_DATE = re.compile(r"^\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
 DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 DECIMAL_POINT = re.compile(r"^\s*[-+]?\d*\.\d+\s*$")
@@ -148,7 +149,9 @@ def map_labels(frame: pd.DataFrame, study: Study, source: str) -> list[Finding]:
                 frame[c] = frame[c].where(frame[c].notna(), None)
             example = sorted(as_label, key=lambda v: -values[v])[0]
             mapped.append(f"{name} '{example}' → {labels[example]}")
-    mapped += _map_keys(frame, study)
+    key_mapped, key_mixed = _map_keys(frame, study)
+    mapped += key_mapped
+    mixed += key_mixed
     for name, code_values, label_values in mixed:
         owner = study.by_name.get(name)
         findings.append(RULES["export_labels_mixed"].finding(
@@ -163,30 +166,31 @@ def map_labels(frame: pd.DataFrame, study: Study, source: str) -> list[Finding]:
     return findings
 
 
-def _map_keys(frame: pd.DataFrame, study: Study) -> list[str]:
+def _map_keys(frame: pd.DataFrame, study: Study) -> tuple[list[str], list[tuple[str, list[str], list[str]]]]:
     """Event and repeat-instrument labels back to unique names (REDCap writes ``Baseline (Arm 1: Arm 1)`` and
-    ``Adverse Event`` in a labels export)."""
-    mapped = []
-    events = {e.label: e.unique_name for e in study.events}
-    names = set(study.event_names)
-    if "redcap_event_name" in frame.columns:
-        text = _text(frame["redcap_event_name"])
+    ``Adverse Event`` in a labels export). Returns (what was mapped, columns that mix names and labels)."""
+    mapped, mixed = [], []
+    forms = {re.sub(r"[^a-z0-9]+", "_", form.lower()).strip("_"): form for form in study.forms}
+    keys = (("redcap_event_name", set(study.event_names),
+             lambda t: t.str.replace(_ARM_SUFFIX, "", regex=True).map({e.label: e.unique_name for e in study.events})),
+            ("redcap_repeat_instrument", set(study.forms),
+             lambda t: t.str.lower().str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_").map(forms)))
+    for column, names, from_label in keys:
+        if column not in frame.columns:
+            continue
+        text = _text(frame[column])
         unknown = text.notna() & ~text.isin(list(names))
-        if unknown.any():
-            as_label = text[unknown].str.replace(_ARM_SUFFIX, "", regex=True).map(events)
-            if as_label.notna().all() and not text[~unknown & text.notna()].isin(list(names)).any():
-                frame.loc[unknown, "redcap_event_name"] = as_label
-                mapped.append(f"redcap_event_name '{text[unknown].iloc[0]}' → {as_label.iloc[0]}")
-    if "redcap_repeat_instrument" in frame.columns:
-        forms = {re.sub(r"[^a-z0-9]+", "_", form.lower()).strip("_"): form for form in study.forms}
-        text = _text(frame["redcap_repeat_instrument"])
-        unknown = text.notna() & ~text.isin(list(study.forms))
-        if unknown.any():
-            as_label = text[unknown].str.lower().str.replace(r"[^a-z0-9]+", "_", regex=True).str.strip("_").map(forms)
-            if as_label.notna().all():
-                frame.loc[unknown, "redcap_repeat_instrument"] = as_label
-                mapped.append(f"redcap_repeat_instrument '{text[unknown].iloc[0]}' → {as_label.iloc[0]}")
-    return mapped
+        as_label = from_label(text[unknown]) if unknown.any() else text[unknown]
+        labelled = as_label.notna()
+        if not labelled.any():
+            continue  # unknown values that are no label either: the placement rules judge them
+        raw = text[text.isin(list(names))]
+        if len(raw):
+            mixed.append((column, sorted(set(raw))[:2], sorted(set(text[unknown][labelled]))[:2]))
+            continue
+        frame.loc[labelled[labelled].index, column] = as_label[labelled]
+        mapped.append(f"{column} '{text[unknown][labelled].iloc[0]}' → {as_label[labelled].iloc[0]}")
+    return mapped, mixed
 
 
 # ---- 3. dates ----------------------------------------------------------------------------------------------
@@ -196,6 +200,8 @@ def normalise_dates(frame: pd.DataFrame, study: Study, fmt: ExportFormat, source
     findings = []
     date_fields = [f for f in study.fields if f.is_date and f.name in frame.columns]
     filled_total, day_month_total, whole_fields, example = 0, 0, [], None
+    year_first_fields: dict[str, int] = {}
+    year_first_example = None
     for f in date_fields:
         text = _text(frame[f.name])
         filled = text.notna() & (text != "")
@@ -206,6 +212,15 @@ def normalise_dates(frame: pd.DataFrame, study: Study, fmt: ExportFormat, source
             whole_fields.append(f.name)
         if example is None and day_month.any() and not f.identifier:
             example = f"{f.name} '{text[day_month].iloc[0]}'"
+        year_first = text.str.match(YEAR_FIRST_DATE).fillna(False).astype(bool)
+        if year_first.any():  # 2019/03/14, 2019.3.14: the year first is never a guess
+            if not f.identifier:
+                year_first_example = year_first_example or f"{f.name} '{text[year_first].iloc[0]}'"
+            year_first_fields[f.name] = int(year_first.sum())
+            parts = text[year_first].str.extract(YEAR_FIRST_DATE)
+            iso = parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].str.zfill(2) + parts[3].fillna("")
+            frame.loc[year_first[year_first].index, f.name] = iso
+            text = _text(frame[f.name])
         if f.validation.startswith("date_"):
             midnight = text.str.match(MIDNIGHT).fillna(False).astype(bool)
             if midnight.any():
@@ -215,6 +230,12 @@ def normalise_dates(frame: pd.DataFrame, study: Study, fmt: ExportFormat, source
                     f"{source}: {f.name} carries a midnight time part in {int(midnight.sum())} of {int(filled.sum())} "
                     f"dates (e.g. '{text[midnight].iloc[0]}'): the date part is used",
                     field=f.name, instrument=f.form))
+    if year_first_fields:
+        n = len(year_first_fields)
+        findings.append(RULES["export_resaved"].finding(
+            f"{source}: {sum(year_first_fields.values())} dates in {n} field{'s' if n > 1 else ''} are written year "
+            f"first with another separator than '-' (e.g. {year_first_example or 'in date of birth'}): read as "
+            "YYYY-MM-DD", field=next(iter(year_first_fields)) if n == 1 else None))
     if filled_total and (day_month_total * 2 > filled_total or whole_fields):
         resaved = f" The file was re-saved by a spreadsheet program ({', '.join(fmt.resaved)})." if fmt.resaved else ""
         findings.append(RULES["export_dates_not_iso"].finding(

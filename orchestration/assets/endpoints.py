@@ -92,7 +92,7 @@ def endpoints(context: dg.AssetExecutionContext, warehouse: Warehouse, locations
     with warehouse.connect(read_only=True) as conn:
         marts = {
             "adsl": conn.execute("select record_id, ild_baseline, pah_baseline from marts.adsl").df(),
-            "adbds": conn.execute(f"select record_id, param, analysed, value from marts.adbds "
+            "adbds": conn.execute(f"select record_id, param, timepoint, analysed, value from marts.adbds "
                                   f"where param in ({params})").df(),
             "adtte": conn.execute("select * from marts.adtte").df(),
             "adae": conn.execute("select record_id, ae_onset_date, ae_grade, ae_relation from marts.adae").df(),

@@ -103,6 +103,19 @@ def test_day_or_month_first_dates_stop_the_drop_once_naming_file_and_fix(tmp_pat
     assert "\n" not in message and "record_id,redcap_event_name" not in message
 
 
+@pytest.mark.parametrize("separator", ["/", "."])
+def test_year_first_dates_with_another_separator_read_as_iso(tmp_path, separator):
+    rows = [list(r) for r in ROWS]
+    for row in rows:
+        for i in date_columns(HEADER):
+            row[i] = row[i].replace("-", separator)
+    frame, result = read(write_drop(tmp_path, HEADER, rows))
+    assert_same_as_clean(frame)
+    (said,) = [f for f in result.findings if f.rule == "export_resaved"]  # once, for the file
+    n_fields = sum(1 for i in date_columns(HEADER) if any(r[i] for r in ROWS))
+    assert f"in {n_fields} fields" in said.message and "dob" not in said.message  # never a birth date
+
+
 def test_a_few_malformed_dates_stay_cell_findings(tmp_path):
     rows = set_cells(HEADER, ROWS, {("SSC-0003", "mrss_date"): "3/14/2019", ("SSC-0007", "pft_date"): "14.3.2019"})
     frame, result = read(write_drop(tmp_path, HEADER, rows))
@@ -153,6 +166,27 @@ def test_a_whole_labels_export_keys_included_maps_back(tmp_path):
     frame, result = read(write_drop(tmp_path, HEADER, rows))
     assert_same_as_clean(frame)
     assert rules(result) == ["export_labels"]
+
+
+@pytest.mark.parametrize("column", ["redcap_event_name", "redcap_repeat_instrument"])
+def test_a_key_column_mixing_names_and_labels_stops_naming_it(tmp_path, column):
+    rows = [list(r) for r in ROWS]
+    i = HEADER.index(column)
+    labels = {e.unique_name: f"{e.label} (Arm 1: Arm 1)" for e in STUDY.events}
+    record = next(r[0] for r in rows if r[i] and r[0] != rows[0][0])
+    for row in rows:
+        if row[0] == record and row[i]:
+            row[i] = labels[row[i]] if column == "redcap_event_name" else row[i].replace("_", " ").title()
+    folder = write_drop(tmp_path / "inbox", HEADER, rows)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        result = land_drop(conn, open_drop(folder), STUDY, KEY)
+    (stop,) = result.stops
+    assert stop.rule == "export_labels_mixed" and stop.field == column
+
+
+def test_a_records_file_with_only_its_header_is_refused_saying_so(tmp_path):
+    with pytest.raises(UnreadableFileError, match="holds the header line and no records"):
+        read(write_drop(tmp_path, HEADER, []))
 
 
 def test_a_field_mixing_codes_and_labels_stops_naming_it(tmp_path):
@@ -243,11 +277,13 @@ def test_a_time_of_day_is_not_dropped(tmp_path):
 
 
 @QUICK
-@given(split=st.integers(50, 440), overlap=st.integers(0, 20))
-def test_concatenated_batch_exports_skip_the_repeated_header(split, overlap):
+@given(split=st.integers(50, 440), overlap=st.integers(0, 20), bom=st.booleans())
+def test_concatenated_batch_exports_skip_the_repeated_header(split, overlap, bom):
+    lines = concatenated(HEADER, ROWS, split, overlap)
+    if bom:  # each batch file began with its own BOM, and they were joined byte for byte
+        lines[split + overlap + 1] = "\ufeff" + lines[split + overlap + 1]
     with tempfile.TemporaryDirectory() as tmp:
-        frame, result = read(write_drop(Path(tmp), HEADER, ROWS, raw_lines=concatenated(HEADER, ROWS, split,
-                                                                                         overlap)))
+        frame, result = read(write_drop(Path(tmp), HEADER, ROWS, raw_lines=lines))
     assert result.export_rows == len(ROWS) + overlap  # rows REDCap wrote, the header line not among them
     assert "record_id" not in set(frame["record_id"])
     (repeated,) = [f for f in result.findings if f.rule == "repeated_header"]

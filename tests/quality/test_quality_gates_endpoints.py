@@ -20,17 +20,17 @@ def marts():
     adsl = pd.DataFrame({"record_id": ["P1", "P2", "P3", "P4"], "ild_baseline": [True, True, None, False],
                          "pah_baseline": [False, False, False, True]})
     rows = [
-        ("P1", "mrss_total", True, 20.0), ("P1", "mrss_total", False, 25.0),
-        ("P2", "mrss_total", True, None),          # analysed but no value: not analysable
-        ("P3", "mrss_total", False, 18.0),         # a value but not analysed
-        ("P4", "mrss_total", True, 10.0),
-        ("P1", "hrct_change", True, 2.0), ("P2", "hrct_extent_pct", True, 12.0),
-        ("P3", "hrct_change", True, 1.0),          # not in the ILD population
-        ("P4", "echo_pasp_mmhg", True, 40.0), ("P1", "echo_pasp_mmhg", True, 30.0),
-        ("P2", "haq_di", True, 1.25),
-        ("P3", "rcs", True, 4.0), ("P4", "du_active_count", True, 0.0),
+        ("P1", "mrss_total", "baseline", True, 20.0), ("P1", "mrss_total", "month_12", False, 25.0),
+        ("P2", "mrss_total", "baseline", True, None),   # analysed but no value: not analysable
+        ("P3", "mrss_total", "baseline", False, 18.0),  # a value but not analysed
+        ("P4", "mrss_total", "month_12", True, 10.0),
+        ("P1", "hrct_change", "month_12", True, 2.0), ("P2", "hrct_extent_pct", "month_12", True, 12.0),
+        ("P3", "hrct_change", "month_12", True, 1.0),   # not in the ILD population
+        ("P4", "echo_pasp_mmhg", "baseline", True, 40.0), ("P1", "echo_pasp_mmhg", "baseline", True, 30.0),
+        ("P2", "haq_di", "baseline", True, 1.25),
+        ("P3", "rcs", "baseline", True, 4.0), ("P4", "du_active_count", "baseline", True, 0.0),
     ]
-    adbds = pd.DataFrame(rows, columns=["record_id", "param", "analysed", "value"])
+    adbds = pd.DataFrame(rows, columns=["record_id", "param", "timepoint", "analysed", "value"])
     adtte = pd.DataFrame({"record_id": ["P1", "P2", "P3", "P4"], "analysed": [True, True, False, True],
                           "exclusion_reason": [None, None, "death date before day 0", None]})
     adae = pd.DataFrame({"record_id": ["P1", "P1", "P2", "P3"],
@@ -41,7 +41,18 @@ def marts():
 
 def test_endpoint_patients_by_hand():
     assert endpoint_patients(*marts()) == {
-        "overall_survival": 3, "mrss": 2, "hrct_ild": 2, "pah": 1, "haq_di": 1, "vascular": 2, "adverse_events": 1}
+        "overall_survival": 3, "mrss": 2, "hrct_ild": 2, "pah": 1, "haq_di": 1, "vascular": 2, "adverse_events": 1,
+        "mrss@baseline": 1, "mrss@month_12": 1, "haq_di@baseline": 1, "vascular@baseline": 2}
+
+
+def test_a_timepoint_that_loses_its_values_blocks_though_every_patient_keeps_one_elsewhere():
+    before = {"mrss": 41, "mrss@baseline": 41, "mrss@month_60": 38, "mrss@month_1": 6}
+    after = {"mrss": 41, "mrss@baseline": 28, "mrss@month_60": 38, "mrss@month_1": 3}
+    profile = pd.DataFrame([{"field": "mrss_total", "filled": 300, "rejected": 0, "rejected_share": 0.0}])
+    gate = endpoint_coverage_gate(after, before, profile, profile, max_loss=0.10)
+    assert not gate["passed"] and "mrss@baseline: 28 patients" in gate["message"]
+    assert "month_1" not in gate["message"]  # under 10 patients: a small timepoint moves with corrected dates
+    assert endpoint_coverage_gate(before, before, profile, profile, max_loss=0.10)["passed"]
 
 
 def test_an_older_adtte_without_analysed_counts_every_row():

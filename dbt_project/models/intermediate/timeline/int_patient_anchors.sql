@@ -7,8 +7,9 @@
 --   enrollment): death_date is NULL, death_date_recorded keeps the staged value;
 -- * a last contact before day 0: last_contact_date is NULL (censoring falls back to the latest assessment);
 -- * death_conflict says why a recorded death cannot be placed (NULL when it can, or there is none);
--- * day0_conflict says why day 0 itself is in doubt: a first infusion more than `enrollment_lookback_days`
---   before enrollment. Such a patient's assessments are placed in no analysis window.
+-- * day0_conflict says why day 0 itself is in doubt: an earlier infusion without a usable date, or a first
+--   infusion more than `enrollment_lookback_days` before enrollment. Such a patient's assessments are placed
+--   in no analysis window.
 -- A patient with either conflict is left out of the survival analysis (adtte.exclusion_reason).
 {%- set lookback_days = var('enrollment_lookback_days', 90) %}
 with enrollment as (
@@ -22,10 +23,22 @@ with enrollment as (
 infusions as (
     select record_id, min(infusion_date) as day0_date, count(infusion_date) as n_infusions,
         arg_min(source_row, infusion_date) as day0_source_row,
-        arg_min(event_name, infusion_date) as day0_event_name
+        arg_min(event_name, infusion_date) as day0_event_name,
+        arg_min(repeat_instance, infusion_date) as day0_instance
     from {{ ref('stg_redcap__infusion') }}
     where infusion_date is not null
     group by record_id
+),
+
+-- an infusion recorded before the first dated one (a lower instance) whose date is missing or unusable: the
+-- first infusion, so day 0, may be that one
+undated_infusions as (
+    select undated.record_id, min(undated.repeat_instance) as instance
+    from {{ ref('stg_redcap__infusion') }} as undated
+    inner join infusions on infusions.record_id = undated.record_id
+    where undated.infusion_date is null
+      and (undated.repeat_instance is null or undated.repeat_instance < infusions.day0_instance)
+    group by undated.record_id
 ),
 
 vital_status as (
@@ -76,10 +89,16 @@ anchors as (
             when vital_status.death_date < infusions.day0_date then 'death date before day 0'
             when vital_status.death_date < enrollment.enrollment_date then 'death date before enrollment'
         end as death_conflict,
-        case when infusions.day0_date < enrollment.enrollment_date - {{ lookback_days }}
-            then 'first infusion (day 0) more than {{ lookback_days }} days before enrollment' end as day0_conflict
+        case
+            when undated_infusions.record_id is not null
+                then 'infusion ' || coalesce(cast(undated_infusions.instance as varchar), '')
+                     || ' has no usable date, so day 0 (the first infusion) is unknown'
+            when infusions.day0_date < enrollment.enrollment_date - {{ lookback_days }}
+                then 'first infusion (day 0) more than {{ lookback_days }} days before enrollment'
+        end as day0_conflict
     from enrollment
     inner join infusions on infusions.record_id = enrollment.record_id
+    left join undated_infusions on undated_infusions.record_id = enrollment.record_id
     left join vital_status on vital_status.record_id = enrollment.record_id
     cross join export
     where enrollment.preference = 1
