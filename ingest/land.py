@@ -144,9 +144,9 @@ def read_drop(drop: Drop, study: Study, key: PseudonymKey,
         text, encoding, _, _ = decode(drop.dictionary_file.read_bytes(), dictionary_name)
         received = parse_dictionary(text, dictionary_name)
         result.findings += compare_dictionary(study, received, dictionary_name)
+        delimiter = dictionary_delimiter(text)
         resaved = [w for w, bad in ((f"{encoding_name(encoding)} encoding", encoding not in ("utf-8", "utf-8-sig")),
-                                    (f"{DELIMITERS[dictionary_delimiter(text)]}-delimited",
-                                     dictionary_delimiter(text) != ",")) if bad]
+                                    (f"{DELIMITERS[delimiter]}-delimited", delimiter != ",")) if bad]
         if resaved:
             result.findings.append(RULES["export_resaved"].finding(
                 f"{dictionary_name} was re-saved by a spreadsheet program ({', '.join(resaved)}); it could be read "

@@ -1,7 +1,7 @@
 """The ``quality`` schema of the warehouse: findings, quarantine and reconciliation tables.
 
 Each stage replaces its own table for the current drop; ``quality.findings`` is their union, which the
-analysis layer (dbt) and the steward report read.
+analysis layer (dbt) and the steward report read. ``quality.field_profile`` holds the gate's counts per field.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from quality.findings import FINDING_COLUMNS, FINDING_SQL_TYPES
+from quality.gates import PROFILE_COLUMNS
 
 STAGE_TABLES = {
     "ingest": "quality.ingest_findings",
@@ -69,3 +70,8 @@ def combine_findings(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def write_reconciliation(conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
     _replace_table(conn, "quality.reconciliation", frame, RECONCILIATION_COLUMNS)
+
+
+def write_field_profile(conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
+    """``quality.field_profile``: filled and rejected cells per export column (quality.gates.PROFILE_COLUMNS)."""
+    _replace_table(conn, "quality.field_profile", frame, PROFILE_COLUMNS)

@@ -22,7 +22,8 @@ from quality.conformance import duplicate_key_findings, duplicate_keys, run_conf
 from quality.suites import assessment_mask
 from quality.gx_glue import GXRunner, to_asset_check_result
 from quality.plausibility import plausibility_inputs, run_plausibility
-from quality.store import combine_findings, write_findings, write_quarantine, write_reconciliation
+from quality.store import (combine_findings, write_field_profile, write_findings, write_quarantine,
+                           write_reconciliation)
 from study.definition import Study, load_study
 
 RAW = dg.AssetKey(["raw", "records"])
@@ -141,12 +142,16 @@ def plausibility(context: dg.AssetExecutionContext, warehouse: Warehouse, locati
     yield to_asset_check_result(result.runs, check_name="plausibility_suites", data_docs=runner.index_path)
 
 
-def reconciliation(warehouse: Warehouse, drop: dict) -> pd.DataFrame:
-    """Rows of the records file: per drop, and per instrument (rows holding an assessment of it)."""
-    study = load_study()
+def loaded_records(warehouse: Warehouse) -> tuple[pd.DataFrame, set[int]]:
+    """raw.records of the current drop and its quarantined source rows, read once for the gate's counts."""
     with warehouse.connect(read_only=True) as conn:
         records = conn.execute("select * from raw.records").df()
         quarantined = {int(r) for (r,) in conn.execute("select distinct source_row from quality.quarantine").fetchall()}
+    return records, quarantined
+
+
+def reconciliation(records: pd.DataFrame, quarantined: set[int], drop: dict, study: Study) -> pd.DataFrame:
+    """Rows of the records file: per drop, and per instrument (rows holding an assessment of it)."""
     in_quarantine = records["_source_row"].isin(quarantined)
     unreadable = int(drop.get("unreadable_rows") or 0)
     rows = [{
@@ -193,21 +198,12 @@ def evaluate_gates(findings: pd.DataFrame, recon: pd.DataFrame, n_patients: int,
     ]
 
 
-def profile_fields(warehouse: Warehouse, findings: pd.DataFrame, study: Study, drop: dict,
-                   run_id: str) -> pd.DataFrame:
+def profile_fields(warehouse: Warehouse, records: pd.DataFrame, quarantined: set[int], findings: pd.DataFrame,
+                   study: Study, drop: dict, run_id: str) -> pd.DataFrame:
     """quality.field_profile of this run (filled and rejected cells per export column), replaced each run."""
-    with warehouse.connect(read_only=True) as conn:
-        records = conn.execute("select * from raw.records").df()
-        quarantined = [int(r) for (r,) in conn.execute("select distinct source_row from quality.quarantine").fetchall()]
     profile = field_profile(records, findings, study, quarantined, drop_id=drop.get("drop_id"))
-    frame = profile.assign(run_id=run_id)[list(PROFILE_COLUMNS)]
-    select = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in PROFILE_COLUMNS.items())
     with warehouse.connect() as conn:
-        conn.register("field_profile_frame", frame)
-        try:
-            conn.execute(f"create or replace table quality.field_profile as select {select} from field_profile_frame")
-        finally:
-            conn.unregister("field_profile_frame")
+        write_field_profile(conn, profile.assign(run_id=run_id))
     return profile
 
 
@@ -230,11 +226,12 @@ def findings(context: dg.AssetExecutionContext, warehouse: Warehouse, locations:
     with warehouse.connect() as conn:
         all_findings = combine_findings(conn)
         n_patients = conn.execute("select count(*) from intermediate.int_patient_anchors").fetchall()[0][0]
-    recon = reconciliation(warehouse, drop)
+    study = load_study()
+    records, quarantined = loaded_records(warehouse)
+    recon = reconciliation(records, quarantined, drop, study)
     with warehouse.connect() as conn:
         write_reconciliation(conn, recon)
-    study = load_study()
-    profile = profile_fields(warehouse, all_findings, study, drop, context.run.run_id)
+    profile = profile_fields(warehouse, records, quarantined, all_findings, study, drop, context.run.run_id)
     gates = evaluate_gates(all_findings, recon, int(n_patients), locations.max_quarantine_share, profile,
                            study=study, max_field_share=locations.max_field_rejected_share,
                            min_filled=locations.field_gate_min_filled)

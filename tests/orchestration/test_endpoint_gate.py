@@ -10,7 +10,7 @@ import pytest
 
 from orchestration.assets.endpoints import ENDPOINTS, endpoints, mark_published
 from orchestration.assets.outcomes import outcome_assets, outcome_key
-from orchestration.assets.quality import FINDINGS, profile_fields
+from orchestration.assets.quality import FINDINGS, loaded_records, profile_fields
 from orchestration.definitions import defs
 from orchestration.resources import StudyLocations, Warehouse
 from quality.findings import FINDING_SQL_TYPES
@@ -81,7 +81,8 @@ def findings_step():
     def findings(context: dg.AssetExecutionContext, warehouse: Warehouse):
         found = warehouse.read("select * from quality.findings")
         drop = warehouse.read("select * from raw.current_drop").to_dict("records")[0]
-        profile_fields(warehouse, found, STUDY, drop, context.run.run_id)
+        records, quarantined = loaded_records(warehouse)
+        profile_fields(warehouse, records, quarantined, found, STUDY, drop, context.run.run_id)
     return findings
 
 
