@@ -23,7 +23,7 @@ export GX_ANALYTICS_ENABLED := False
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: run test ui setup manifest home demo bench clean help
+.PHONY: run test test-registry ui setup manifest home demo bench clean help
 
 help:
 	@echo "make run    - set up .venv and run the nightly job on the newest drop in SSC_INBOX ($(SSC_INBOX))"
@@ -58,6 +58,10 @@ ui: setup manifest home
 
 test: setup manifest
 	$(BIN)/python -m pytest -q
+
+# the outcomes of a generated 2,000-patient drop against the pinned ones (about 2 minutes; CI runs it)
+test-registry: setup manifest
+	$(BIN)/python -m pytest -q -m registry
 
 demo: setup
 	$(BIN)/python -m study.demo --out demo/inbox

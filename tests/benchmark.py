@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
                          text=True)
     total = time.perf_counter() - started
     print(run.stdout)
+    if run.returncode != 0:
+        print(run.stderr[-5000:], file=sys.stderr)
+        print(f"{args.patients} patients: the nightly run failed (exit {run.returncode})", file=sys.stderr)
+        return 1
 
     # per-step durations from the Dagster event log of the run
     sys.path.insert(0, str(REPO))
