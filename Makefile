@@ -12,9 +12,11 @@ override SSC_HOME := $(abspath $(SSC_HOME))
 override SSC_INBOX := $(abspath $(SSC_INBOX))
 export SSC_HOME SSC_INBOX
 export DAGSTER_HOME := $(SSC_HOME)/dagster
-export SSC_WAREHOUSE := $(SSC_HOME)/warehouse.duckdb
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 export DBT_LOG_PATH := $(SSC_HOME)/logs/dbt
+# dbt from .venv: under `dagster dev` (make ui) dagster-dbt re-parses the project with the `dbt` it finds on PATH
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+# No telemetry from anything make starts (the Dagster instance's dagster.yaml and dbt_project.yml say so too)
 export DO_NOT_TRACK := 1
 export DAGSTER_DISABLE_TELEMETRY := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False

@@ -1,9 +1,16 @@
-"""The Dagster code location: inbox -> raw -> staging -> timeline -> quality gate -> marts -> outcomes -> reports."""
+"""The Dagster code location: inbox -> raw -> staging -> timeline -> quality gate -> marts -> outcomes -> reports.
+
+``defs`` is :func:`build_definitions` of this process's environment: the variables of orchestration/settings.py
+configure the resources (``dg.EnvVar`` where set, the documented default where not). Building reads the
+environment and never writes it; tests build definitions from a plain dict.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from typing import Mapping
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -16,39 +23,39 @@ from orchestration.assets.quality import conformance, findings, mart_checks, pla
 from orchestration.assets.reports import outcomes_json, study_report
 from orchestration.jobs import nightly_job, nightly_schedule
 from orchestration.resources import StudyLocations, Warehouse
-from orchestration.settings import export_for_dbt, load_settings
+from orchestration.settings import WAREHOUSE_FILE, home_dir, locations_config, schedule_timezone
 
-settings = load_settings()
-export_for_dbt(settings)
+ASSETS = [
+    raw_records,
+    conformance,
+    dbt_staging_and_timeline,
+    plausibility,
+    findings,
+    dbt_analysis_and_marts,
+    endpoints,
+    *outcome_assets,
+    cohort_flow_outcome,
+    outcomes_json,
+    study_report,
+]
 
-defs = dg.Definitions(
-    assets=[
-        raw_records,
-        conformance,
-        dbt_staging_and_timeline,
-        plausibility,
-        findings,
-        dbt_analysis_and_marts,
-        endpoints,
-        *outcome_assets,
-        cohort_flow_outcome,
-        outcomes_json,
-        study_report,
-    ],
-    asset_checks=[mart_checks],
-    jobs=[nightly_job],
-    schedules=[nightly_schedule],
-    resources={
-        "warehouse": Warehouse(path=str(settings.warehouse)),
-        "locations": StudyLocations(inbox=str(settings.inbox), home=str(settings.home),
-                                    max_quarantine_share=settings.max_quarantine_share,
-                                    max_field_rejected_share=settings.max_field_rejected_share,
-                                    field_gate_min_filled=settings.field_gate_min_filled,
-                                    max_endpoint_loss=settings.max_endpoint_loss,
-                                    max_os_excluded=settings.max_os_excluded,
-                                    missing_data_codes_setting=settings.missing_data_codes),
-        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.project_dir),
-                              dbt_executable=str(Path(sys.executable).parent / "dbt")),
-        "io_manager": dg.FilesystemIOManager(base_dir=str(settings.home / "dagster" / "storage")),
-    },
-)
+
+def build_definitions(environ: Mapping[str, str]) -> dg.Definitions:
+    """The code location for the settings in ``environ`` (a mapping of environment variables; only read)."""
+    home = home_dir(environ)
+    return dg.Definitions(
+        assets=ASSETS,
+        asset_checks=[mart_checks],
+        jobs=[nightly_job],
+        schedules=[nightly_schedule(schedule_timezone(environ))],
+        resources={
+            "warehouse": Warehouse(database=str(home / WAREHOUSE_FILE)),
+            "locations": StudyLocations(**locations_config(environ)),
+            # dbt comes with this interpreter's environment
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+            "io_manager": dg.FilesystemIOManager(base_dir=str(home / "dagster" / "storage")),
+        },
+    )
+
+
+defs = build_definitions(os.environ)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 # Every asset, in one process, one step at a time: the DuckDB file takes one writer.
@@ -16,11 +14,15 @@ nightly_job = dg.define_asset_job(
     tags={"dagster/max_runtime": 3600},
 )
 
-nightly_schedule = dg.ScheduleDefinition(
-    name="nightly_at_0200",
-    job=nightly_job,
-    cron_schedule="0 2 * * *",
-    execution_timezone=os.environ.get("SSC_TIMEZONE", "UTC"),
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every night at 02:00 (SSC_TIMEZONE, default UTC), after the export drop has landed.",
-)
+
+def nightly_schedule(timezone: str) -> dg.ScheduleDefinition:
+    """The nightly job at 02:00 in ``timezone`` (IANA name, SSC_TIMEZONE), on unless switched off in the UI."""
+    return dg.ScheduleDefinition(
+        name="nightly_at_0200",
+        job=nightly_job,
+        cron_schedule="0 2 * * *",
+        execution_timezone=timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Every night at 02:00 ({timezone}: SSC_TIMEZONE, default UTC), after the export drop has "
+                    "landed.",
+    )

@@ -28,7 +28,7 @@ from orchestration.assets.quality import FINDINGS
 from orchestration.definitions import defs
 from orchestration.publishing import (STEWARD_PAGE, StewardInputs, publish_steward_report, published_steward_inputs,
                                       warehouse_steward_inputs)
-from orchestration.settings import Settings, load_settings
+from orchestration.resources import StudyLocations
 from orchestration.verdict import PUBLISHED, Verdict, decide, read_events
 
 IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
@@ -69,17 +69,20 @@ def dbt_logs(target_root: Path, run_id: str) -> dict[str, str]:
     return {path.parent.name.rsplit("-", 2)[0]: str(path) for path in logs}
 
 
-def finish(instance: dg.DagsterInstance, run_id: str, settings: Settings, started_at: float) -> Verdict:
+def configured(name: str):
+    """Resource ``name`` of the code location with its configuration resolved (environment variables read)."""
+    return defs.resources[name].process_config_and_initialize()
+
+
+def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations, started_at: float) -> Verdict:
     """The end of a nightly run (``started_at``: its POSIX start time): its verdict, tagged on the run
     (``ssc/verdict``), and the steward worklist rewritten with the verdict as its banner."""
     events = read_events(instance.all_logs(run_id))
-    locations = defs.resources["locations"]
     if FINDINGS.to_user_string() in events.materialized:
-        steward = warehouse_steward_inputs(defs.resources["warehouse"])
+        steward = warehouse_steward_inputs(configured("warehouse"))
     else:  # the gate did not run: what an earlier step published in this run (ingest refusing the drop), if any
         steward = published_steward_inputs(locations, since=started_at) or StewardInputs()
-    target = Path(os.environ.get("DBT_TARGET_PATH") or settings.logs / "dbt")
-    verdict = decide(events, error_findings=steward.errors, dbt_logs=dbt_logs(target, run_id))
+    verdict = decide(events, error_findings=steward.errors, dbt_logs=dbt_logs(locations.dbt_logs, run_id))
     instance.add_run_tags(run_id, {VERDICT_TAG: verdict.text})
     publish_steward_report(locations, steward.findings, gate_results=list(verdict.gates),
                            reconciliation=steward.reconciliation, provenance={**steward.provenance, "run_id": run_id},
@@ -88,29 +91,29 @@ def finish(instance: dg.DagsterInstance, run_id: str, settings: Settings, starte
 
 
 def main() -> int:
-    settings = load_settings()
-    print(f"nightly: inbox {settings.inbox}\nnightly: state {settings.home}", flush=True)
+    locations = configured("locations")
+    print(f"nightly: inbox {Path(locations.inbox).resolve()}\nnightly: state {locations.home_dir}", flush=True)
     instance = dg.DagsterInstance.get()
     busy = run_in_progress(instance)
     if busy:
         print(f"nightly: run {busy} is in progress on this SSC_HOME; not starting a second writer of the warehouse")
         return 1
     run_id = str(uuid.uuid4())
-    log_path = settings.logs / f"nightly-{run_id}.log"
+    log_path = locations.logs / f"nightly-{run_id}.log"
     print(f"nightly: run {run_id} started; full log: {log_path}", flush=True)
     started, started_at = time.perf_counter(), time.time()
     with output_to(log_path):
         result = defs.get_job_def("nightly").execute_in_process(instance=instance, raise_on_error=False,
                                                                  run_id=run_id, run_config=FULL_LOG)
     seconds = time.perf_counter() - started
-    verdict = finish(instance, run_id, settings, started_at)
+    verdict = finish(instance, run_id, locations, started_at)
 
     lines = [f"nightly: {problem}" for problem in verdict.problems[:MAX_PROBLEM_LINES]]
     if len(verdict.problems) > MAX_PROBLEM_LINES:
         lines.append(f"nightly: … and {len(verdict.problems) - MAX_PROBLEM_LINES} more in the full log")
     if verdict.outcome == PUBLISHED:
-        lines += [f"nightly: {settings.reports / 'report.html'}", f"nightly: {settings.reports / 'outcomes.json'}"]
-    lines += [f"nightly: steward worklist {settings.reports / STEWARD_PAGE}", f"nightly: full log: {log_path}",
+        lines += [f"nightly: {locations.reports / 'report.html'}", f"nightly: {locations.reports / 'outcomes.json'}"]
+    lines += [f"nightly: steward worklist {locations.reports / STEWARD_PAGE}", f"nightly: full log: {log_path}",
               f"nightly: run {run_id} {'succeeded' if result.success else 'stopped'} in {seconds:.1f} s",
               f"nightly: {verdict.text}"]
     with open(log_path, "a", encoding="utf-8") as log:

@@ -1,4 +1,8 @@
-"""Resources: the DuckDB warehouse and the study's locations, configured from the environment."""
+"""Resources: the DuckDB warehouse (dagster-duckdb) and the study's locations and gate thresholds.
+
+Both are configured in orchestration/definitions.py from the environment (orchestration/settings.py); their
+fields and descriptions show on the Dagster UI's resource pages.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +13,25 @@ from typing import Iterator
 import dagster as dg
 import duckdb
 import pandas as pd
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
-from ingest.normalise import parse_missing_data_codes
-from orchestration.settings import (DEFAULT_FIELD_GATE_MIN_FILLED, DEFAULT_MAX_ENDPOINT_LOSS,
-                                   DEFAULT_MAX_FIELD_REJECTED_SHARE, DEFAULT_MAX_OS_EXCLUDED)
+from orchestration.settings import (DEFAULT_FIELD_GATE_MIN_FILLED, DEFAULT_HOME, DEFAULT_INBOX,
+                                    DEFAULT_MAX_ENDPOINT_LOSS, DEFAULT_MAX_FIELD_REJECTED_SHARE,
+                                    DEFAULT_MAX_OS_EXCLUDED, DEFAULT_MAX_QUARANTINE_SHARE)
 
 
-class Warehouse(dg.ConfigurableResource):
-    """The DuckDB file. DuckDB allows one writer process: the nightly job runs its steps in one process, one at
-    a time, and every connection is closed when the step is done (dbt opens the file in its own process)."""
+class Warehouse(DuckDBResource):
+    """The DuckDB warehouse file (``database``: its absolute path, ``SSC_HOME/warehouse.duckdb``).
 
-    path: str
+    DuckDB allows one writer process: the nightly job runs its steps in one process, one at a time, and every
+    connection is closed when the step is done (dbt opens the file in its own process)."""
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        connection = duckdb.connect(self.path, read_only=read_only)
+        """A connection to the warehouse, closed on leaving the block (also when it raises)."""
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        connection = duckdb.connect(self.database, read_only=read_only, config=self.connection_config)
         try:
             yield connection
         finally:
@@ -42,31 +49,68 @@ class Warehouse(dg.ConfigurableResource):
 
 
 class StudyLocations(dg.ConfigurableResource):
-    """Where drops come from and where outputs go (all absolute)."""
+    """Where drops come from, where outputs go, and the thresholds of the blocking gates (README, "Gates and
+    their settings"). Each field is an environment variable (orchestration/settings.py)."""
 
-    inbox: str
-    home: str
-    max_quarantine_share: float = 0.05
-    max_field_rejected_share: float = DEFAULT_MAX_FIELD_REJECTED_SHARE
-    field_gate_min_filled: int = DEFAULT_FIELD_GATE_MIN_FILLED
-    max_endpoint_loss: float = DEFAULT_MAX_ENDPOINT_LOSS
-    max_os_excluded: int = DEFAULT_MAX_OS_EXCLUDED
-    # the study's REDCap missing-data codes, as SSC_MISSING_DATA_CODES writes them ("UNK, Unknown | NASK, Not
-    # asked" or "UNK | -99"); empty: REDCap's own list
-    missing_data_codes_setting: str = ""
+    inbox: str = Field(
+        default=str(DEFAULT_INBOX),
+        description="SSC_INBOX: the folder REDCap export drops arrive in; the newest drop folder (named "
+                    "YYYY-MM-DDTHHMM) is loaded, anything else is listed and ignored.")
+    home: str = Field(
+        default=str(DEFAULT_HOME),
+        description="SSC_HOME: all state of the pipeline: the warehouse, reports/, data_docs/, gx/, logs/ and the "
+                    "Dagster instance (dagster/).")
+    pseudonym_key: str = Field(
+        default="",
+        description="SSC_PSEUDONYM_KEY: the HMAC key that turns each MRN into a pseudonym. Empty: a labelled demo "
+                    "key, fine for the demo and tests, never for real data (the run and the report say so).")
+    missing_data_codes: str = Field(
+        default="",
+        description="SSC_MISSING_DATA_CODES: the REDCap project's missing-data codes as REDCap's setting writes "
+                    "them ('UNK, Unknown | NASK, Not asked | -99, Not recorded'); empty: REDCap's own list.")
+    max_quarantine_share: float = Field(
+        default=DEFAULT_MAX_QUARANTINE_SHARE,
+        description="SSC_MAX_QUARANTINE_SHARE: gate quarantine_within_limit blocks when a larger share of the "
+                    "export rows cannot be placed and is quarantined.")
+    max_field_rejected_share: float = Field(
+        default=DEFAULT_MAX_FIELD_REJECTED_SHARE,
+        description="SSC_MAX_FIELD_REJECTED_SHARE: gate fields_usable blocks when conformance rejects a larger "
+                    "share of a field's filled cells (fields with at least field_gate_min_filled filled cells).")
+    field_gate_min_filled: int = Field(
+        default=DEFAULT_FIELD_GATE_MIN_FILLED,
+        description="SSC_FIELD_GATE_MIN_FILLED: the filled cells a field needs before fields_usable applies "
+                    "max_field_rejected_share to it.")
+    max_endpoint_loss: float = Field(
+        default=DEFAULT_MAX_ENDPOINT_LOSS,
+        description="SSC_MAX_ENDPOINT_LOSS: gate endpoint_coverage_kept blocks when an endpoint lost a larger "
+                    "share of its patients with analysable input since the last published run (overall, or at "
+                    "a timepoint of mRSS, HAQ-DI or the vascular scores).")
+    max_os_excluded: int = Field(
+        default=DEFAULT_MAX_OS_EXCLUDED,
+        description="SSC_MAX_OS_EXCLUDED: gate os_exclusions_within_limit blocks when more patients are left out "
+                    "of overall survival (a recorded death without a usable date, a day 0 in doubt).")
 
     @property
-    def missing_data_codes(self) -> dict[str, str]:
-        return parse_missing_data_codes(self.missing_data_codes_setting)
+    def home_dir(self) -> Path:
+        return Path(self.home).expanduser().resolve()
 
     @property
     def reports(self) -> Path:
-        return Path(self.home) / "reports"
+        return self.home_dir / "reports"
 
     @property
     def data_docs(self) -> Path:
-        return Path(self.home) / "data_docs"
+        return self.home_dir / "data_docs"
 
     @property
     def gx_project(self) -> Path:
-        return Path(self.home) / "gx"
+        return self.home_dir / "gx"
+
+    @property
+    def logs(self) -> Path:
+        return self.home_dir / "logs"
+
+    @property
+    def dbt_logs(self) -> Path:
+        """Each dbt command's target folder (artifacts and its dbt.log) goes under here."""
+        return self.logs / "dbt"

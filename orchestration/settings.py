@@ -1,92 +1,88 @@
-"""Where things are, from the environment: ``SSC_INBOX`` (drops come from here) and ``SSC_HOME`` (all state).
+"""The study's settings: environment variables, read in one place, never written.
 
-Every path is made absolute here, once: dbt-duckdb would resolve a relative warehouse path from dbt_project/.
+| variable | field of the ``locations`` resource | default |
+|---|---|---|
+| ``SSC_INBOX`` | ``inbox`` | ``demo/inbox`` of this checkout |
+| ``SSC_HOME`` | ``home`` (and the warehouse ``SSC_HOME/warehouse.duckdb``) | ``.ssc_home`` of this checkout |
+| ``SSC_PSEUDONYM_KEY`` | ``pseudonym_key`` | empty: the labelled demo key |
+| ``SSC_MISSING_DATA_CODES`` | ``missing_data_codes`` | empty: REDCap's list |
+| ``SSC_MAX_QUARANTINE_SHARE`` | ``max_quarantine_share`` | 0.05 |
+| ``SSC_MAX_FIELD_REJECTED_SHARE`` | ``max_field_rejected_share`` | 0.20 |
+| ``SSC_FIELD_GATE_MIN_FILLED`` | ``field_gate_min_filled`` | 20 |
+| ``SSC_MAX_ENDPOINT_LOSS`` | ``max_endpoint_loss`` | 0.10 |
+| ``SSC_MAX_OS_EXCLUDED`` | ``max_os_excluded`` | 0 |
+| ``SSC_TIMEZONE`` | the schedule's timezone | UTC |
+
+:func:`locations_config` gives the resource's configuration for an environment (a mapping, ``os.environ`` in
+the code location): a text or whole-number variable that is set becomes ``dg.EnvVar(name)`` (Dagster reads it
+when a run starts; the UI's resource page shows the variable's name, never a secret's value); a variable that is
+not set (or is empty) is left out, so the field's documented default applies. Dagster's config has no
+environment source for decimals, so the three shares are read here, when the code location loads, and show as
+values. A path may be relative: it is taken from the working directory (:func:`home_dir`).
+
+Telemetry is off without touching the environment: ``telemetry: enabled: false`` in the Dagster instance's
+``dagster.yaml`` (copied to ``DAGSTER_HOME``), ``send_anonymous_usage_stats: false`` in ``dbt_project.yml`` and
+the Makefile's exports for every command it runs.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
+
+import dagster as dg
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEFAULT_INBOX = REPO_ROOT / "demo" / "inbox"
 DEFAULT_HOME = REPO_ROOT / ".ssc_home"
+WAREHOUSE_FILE = "warehouse.duckdb"
 
-# dbt comes with this interpreter's environment; dagster-dbt's own manifest preparation (under `dagster dev`)
-# looks for `dbt` on PATH.
-_BIN = str(Path(sys.executable).parent)
-if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
-    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+# Gate thresholds (README, "Gates and their settings")
+DEFAULT_MAX_QUARANTINE_SHARE = 0.05
+DEFAULT_MAX_FIELD_REJECTED_SHARE = 0.20
+DEFAULT_FIELD_GATE_MIN_FILLED = 20
+DEFAULT_MAX_ENDPOINT_LOSS = 0.10
+DEFAULT_MAX_OS_EXCLUDED = 0
+DEFAULT_TIMEZONE = "UTC"
 
-# No network at run time: nothing may phone home.
-for variable, value in {
-    "DAGSTER_DISABLE_TELEMETRY": "1",
-    "DO_NOT_TRACK": "1",
-    "GX_ANALYTICS_ENABLED": "False",
-    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-}.items():
-    os.environ.setdefault(variable, value)
-
-
-# Gate thresholds (README, "Gates and their settings"): defaults of the environment variables.
-DEFAULT_MAX_FIELD_REJECTED_SHARE = 0.20  # SSC_MAX_FIELD_REJECTED_SHARE
-DEFAULT_FIELD_GATE_MIN_FILLED = 20  # SSC_FIELD_GATE_MIN_FILLED
-DEFAULT_MAX_ENDPOINT_LOSS = 0.10  # SSC_MAX_ENDPOINT_LOSS
-DEFAULT_MAX_OS_EXCLUDED = 0  # SSC_MAX_OS_EXCLUDED
+# field of the locations resource -> its environment variable, by how Dagster can read it
+TEXT_VARIABLES = {"inbox": "SSC_INBOX", "home": "SSC_HOME", "pseudonym_key": "SSC_PSEUDONYM_KEY",
+                  "missing_data_codes": "SSC_MISSING_DATA_CODES"}
+WHOLE_NUMBER_VARIABLES = {"field_gate_min_filled": "SSC_FIELD_GATE_MIN_FILLED",
+                          "max_os_excluded": "SSC_MAX_OS_EXCLUDED"}
+SHARE_VARIABLES = {"max_quarantine_share": "SSC_MAX_QUARANTINE_SHARE",
+                   "max_field_rejected_share": "SSC_MAX_FIELD_REJECTED_SHARE",
+                   "max_endpoint_loss": "SSC_MAX_ENDPOINT_LOSS"}
+TIMEZONE_VARIABLE = "SSC_TIMEZONE"
 
 
-@dataclass(frozen=True)
-class Settings:
-    inbox: Path
-    home: Path
-    max_quarantine_share: float
-    max_field_rejected_share: float
-    field_gate_min_filled: int
-    max_endpoint_loss: float
-    max_os_excluded: int
-    missing_data_codes: str = ""  # SSC_MISSING_DATA_CODES; empty: REDCap's list (ingest/normalise.py)
-
-    @property
-    def warehouse(self) -> Path:
-        return self.home / "warehouse.duckdb"
-
-    @property
-    def reports(self) -> Path:
-        return self.home / "reports"
-
-    @property
-    def data_docs(self) -> Path:
-        return self.home / "data_docs"
-
-    @property
-    def gx_project(self) -> Path:
-        return self.home / "gx"
-
-    @property
-    def logs(self) -> Path:
-        return self.home / "logs"
+def _share(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a share between 0 and 1 (e.g. 0.05 for 5%), not {text!r}")
+    return value
 
 
-def load_settings(environ=os.environ) -> Settings:
-    home = Path(environ.get("SSC_HOME") or DEFAULT_HOME).expanduser().resolve()
-    inbox = Path(environ.get("SSC_INBOX") or DEFAULT_INBOX).expanduser().resolve()
-    share = float(environ.get("SSC_MAX_QUARANTINE_SHARE", "0.05"))
-    return Settings(
-        inbox=inbox, home=home, max_quarantine_share=share,
-        max_field_rejected_share=float(environ.get("SSC_MAX_FIELD_REJECTED_SHARE", DEFAULT_MAX_FIELD_REJECTED_SHARE)),
-        field_gate_min_filled=int(environ.get("SSC_FIELD_GATE_MIN_FILLED", DEFAULT_FIELD_GATE_MIN_FILLED)),
-        max_endpoint_loss=float(environ.get("SSC_MAX_ENDPOINT_LOSS", DEFAULT_MAX_ENDPOINT_LOSS)),
-        max_os_excluded=int(environ.get("SSC_MAX_OS_EXCLUDED", DEFAULT_MAX_OS_EXCLUDED)),
-        missing_data_codes=environ.get("SSC_MISSING_DATA_CODES", ""),
-    )
+def locations_config(environ: Mapping[str, str]) -> dict:
+    """Keyword arguments of ``StudyLocations`` for the variables set in ``environ``: ``dg.EnvVar`` for text,
+    ``dg.EnvVar.int`` for whole numbers, a float for shares (ValueError naming the variable when one is not a
+    number between 0 and 1)."""
+    config: dict = {field: dg.EnvVar(name) for field, name in TEXT_VARIABLES.items() if environ.get(name)}
+    config |= {field: dg.EnvVar.int(name) for field, name in WHOLE_NUMBER_VARIABLES.items() if environ.get(name)}
+    config |= {field: _share(name, environ[name]) for field, name in SHARE_VARIABLES.items() if environ.get(name)}
+    return config
 
 
-def export_for_dbt(settings: Settings) -> None:
-    """dbt reads the warehouse path from the environment (see dbt_project/profiles.yml)."""
-    os.environ["SSC_WAREHOUSE"] = str(settings.warehouse)
-    os.environ.setdefault("DBT_LOG_PATH", str(settings.logs / "dbt"))
-    # each dbt command's target (and its dbt.log) under SSC_HOME, not in the source tree
-    os.environ.setdefault("DBT_TARGET_PATH", str(settings.logs / "dbt"))
+def home_dir(environ: Mapping[str, str]) -> Path:
+    """``SSC_HOME`` (default ``.ssc_home`` of this checkout), absolute: dbt resolves a relative warehouse path
+    from dbt_project/, not from where the run started."""
+    return Path(environ.get("SSC_HOME") or DEFAULT_HOME).expanduser().resolve()
+
+
+def schedule_timezone(environ: Mapping[str, str]) -> str:
+    """``SSC_TIMEZONE``, the IANA timezone of the nightly schedule (default UTC)."""
+    return environ.get(TIMEZONE_VARIABLE) or DEFAULT_TIMEZONE

@@ -2,70 +2,84 @@
 
     staging + intermediate/timeline  ->  quality/plausibility, quality/findings (gate)  ->  intermediate/analysis + marts
 
-Keys are ``<layer>/<model>`` and groups are the layers, so the asset graph reads inbox -> raw -> staging ->
-marts -> outcomes. dbt sources map onto the Python assets that write them.
+Lineage comes from the dbt manifest: a model or seed is the asset ``<schema>/<name>`` in the group of its schema
+(staging, intermediate, marts, reference: dbt_project.yml), a dbt source is the Python asset that writes it
+(``meta.dagster.asset_key`` in models/sources.yml), and Python assets name the models they read with
+:func:`model_key`. Each dbt command works on the warehouse file of the ``warehouse`` resource (the profile's
+``warehouse`` var) and writes its artifacts and its dbt.log under ``SSC_HOME/logs/dbt/<step>-<run>-<id>/``.
 """
 
-
+import json
+import uuid
+from pathlib import Path
 from typing import Any, Mapping
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets,
+                         get_asset_key_for_model)
 
+from orchestration.resources import StudyLocations, Warehouse
 from orchestration.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
 
-# dbt source -> the Python asset that writes it
-SOURCE_KEYS = {
-    ("redcap", "records"): dg.AssetKey(["raw", "records"]),
-    ("redcap", "current_drop"): dg.AssetKey(["raw", "records"]),
-    ("quality", "conformance_findings"): dg.AssetKey(["quality", "conformance"]),
-    ("quality", "quarantine"): dg.AssetKey(["quality", "conformance"]),
-    ("quality", "findings"): dg.AssetKey(["quality", "findings"]),
-}
-
 
 class WarehouseTranslator(DagsterDbtTranslator):
+    """dbt's own names, from the manifest: models and seeds keyed ``<schema>/<name>`` (dagster-dbt's default for
+    a model with a configured schema) and grouped by their schema; sources keyed by their ``meta`` (several
+    sources may be written by one asset)."""
+
     def __init__(self):
         super().__init__(DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
 
-    @staticmethod
-    def _layer(props: Mapping[str, Any]) -> str:
-        if props["resource_type"] == "seed":
-            return "reference"
-        return props["fqn"][1] if len(props["fqn"]) > 2 else "models"
-
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        if dbt_resource_props["resource_type"] == "source":
-            key = (dbt_resource_props["source_name"], dbt_resource_props["name"])
-            return SOURCE_KEYS.get(key, dg.AssetKey(list(key)))
-        return dg.AssetKey([self._layer(dbt_resource_props), dbt_resource_props["name"]])
-
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return self._layer(dbt_resource_props)
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str,
+                       project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] == "source":
+            return spec
+        return spec.replace_attributes(group_name=props["config"]["schema"])
 
 
 translator = WarehouseTranslator()
 
-# Before the plausibility gate: typed instruments and the timeline the plausibility suites validate.
-TIMELINE_SELECT = "analysis_windows redcap_checkbox_choices staging intermediate.timeline"
+# Before the plausibility gate: the seeds, typed instruments and the timeline the plausibility suites validate.
+TIMELINE_SELECT = "resource_type:seed staging intermediate.timeline"
 # After the gate: exclusions applied, windows chosen, analysis datasets.
 ANALYSIS_SELECT = "intermediate.analysis marts"
 
 
+def dbt_target_path(locations: StudyLocations, context: dg.AssetExecutionContext) -> Path:
+    """``SSC_HOME/logs/dbt/<step>-<run id[:7]>-<7 random hex>``: one folder per dbt command, named as
+    dagster-dbt names it (orchestration/nightly.py finds each step's dbt.log by that name)."""
+    name = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    return locations.dbt_logs / name
+
+
+def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
+              locations: StudyLocations):
+    """``dbt build`` of the asset's selection (tests of the selected models included) on the warehouse file."""
+    args = ["build", "--indirect-selection", "buildable", "--vars", json.dumps({"warehouse": warehouse.database})]
+    yield from dbt.cli(args, context=context, target_path=dbt_target_path(locations, context)).stream()
+
+
 @dbt_assets(manifest=dbt_project.manifest_path, select=TIMELINE_SELECT, dagster_dbt_translator=translator,
             name="dbt_staging_and_timeline", pool="warehouse")
-def dbt_staging_and_timeline(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build", "--indirect-selection", "buildable"], context=context).stream()
+def dbt_staging_and_timeline(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
+                             locations: StudyLocations):
+    yield from dbt_build(context, dbt, warehouse, locations)
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, select=ANALYSIS_SELECT, dagster_dbt_translator=translator,
             name="dbt_analysis_and_marts", pool="warehouse")
-def dbt_analysis_and_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build", "--indirect-selection", "buildable"], context=context).stream()
+def dbt_analysis_and_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
+                           locations: StudyLocations):
+    yield from dbt_build(context, dbt, warehouse, locations)
 
 
-def mart_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey(["marts", name])
+def model_key(name: str) -> dg.AssetKey:
+    """The asset key of dbt model or seed ``name`` (``"adsl"`` -> ``marts/adsl``), from the manifest; KeyError
+    when the project has no such model. (Both dbt assets hold the whole manifest: either finds any model.)"""
+    return get_asset_key_for_model([dbt_staging_and_timeline], name)
+

@@ -5,9 +5,10 @@ import time
 
 import dagster as dg
 
-from ingest.deidentify import key_from_environment
+from ingest.deidentify import KEY_VARIABLE, key_from_environment
 from ingest.drops import DropError, newest_drop, scan_inbox
 from ingest.land import land_drop
+from ingest.normalise import parse_missing_data_codes
 from ingest.reader import UnreadableFileError
 from orchestration.publishing import publish_steward_report
 from orchestration.resources import StudyLocations, Warehouse
@@ -30,7 +31,7 @@ from study.definition import load_study
 def raw_records(context: dg.AssetExecutionContext, warehouse: Warehouse, locations: StudyLocations):
     started = time.perf_counter()
     study = load_study()
-    key = key_from_environment()
+    key = key_from_environment({KEY_VARIABLE: locations.pseudonym_key})
     if key.is_demo:
         context.log.warning(
             "SSC_PSEUDONYM_KEY is not set: MRN pseudonyms are made with the DEMO key (fine for the bundled demo "
@@ -44,7 +45,7 @@ def raw_records(context: dg.AssetExecutionContext, warehouse: Warehouse, locatio
         context.log.info(f"newest drop: {drop.drop_id} ({drop.records_file.name}, {drop.dictionary_file.name})")
         with warehouse.connect() as conn:
             result = land_drop(conn, drop, study, key, code_version=code_version(),
-                               missing_codes=locations.missing_data_codes)
+                               missing_codes=parse_missing_data_codes(locations.missing_data_codes))
             if not result.stops:
                 write_findings(conn, "ingest", findings_frame(result.findings), drop.drop_id)
     except (DropError, UnreadableFileError) as exc:

@@ -8,14 +8,16 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.assets.endpoints import ENDPOINTS, endpoints, mark_published
+from orchestration.assets.endpoints import ENDPOINTS, endpoints
+from quality.endpoints import mark_published
 from orchestration.assets.outcomes import outcome_assets, outcome_key
-from orchestration.assets.quality import FINDINGS, loaded_records, profile_fields
+from orchestration.assets.quality import FINDINGS
 from orchestration.definitions import defs
 from orchestration.resources import StudyLocations, Warehouse
 from quality.findings import FINDING_SQL_TYPES
 from quality.gates import ENDPOINT_GATE, OS_GATE, fields_gate
 from quality.rules import RULES
+from quality.steps import loaded_records, profile_fields
 from study.definition import load_study
 
 STUDY = load_study()
@@ -79,15 +81,16 @@ def findings_step():
     """quality/findings as far as the endpoint gate needs it: this run's field profile (the real function)."""
     @dg.asset(key=FINDINGS)
     def findings(context: dg.AssetExecutionContext, warehouse: Warehouse):
-        found = warehouse.read("select * from quality.findings")
-        drop = warehouse.read("select * from raw.current_drop").to_dict("records")[0]
-        records, quarantined = loaded_records(warehouse)
-        profile_fields(warehouse, records, quarantined, found, STUDY, drop, context.run.run_id)
+        with warehouse.connect() as conn:
+            found = conn.execute("select * from quality.findings").df()
+            drop_id = conn.execute("select drop_id from raw.current_drop").fetchone()[0]
+            records, quarantined = loaded_records(conn)
+            profile_fields(conn, records, quarantined, found, STUDY, drop_id, context.run.run_id)
     return findings
 
 
 def run(home, selection):
-    resources = {"warehouse": Warehouse(path=str(home / "warehouse.duckdb")),
+    resources = {"warehouse": Warehouse(database=str(home / "warehouse.duckdb")),
                  "locations": StudyLocations(inbox=str(home / "inbox"), home=str(home))}
     return dg.materialize([findings_step(), *selection], resources=resources, raise_on_error=False)
 
@@ -111,7 +114,8 @@ def two_runs(tmp_path_factory):
     land(warehouse, "drop-1", rejected_dates(raw, "drop-1").iloc[0:0], marts(PATIENTS), raw)
     first = run(home, [endpoints, mrss])
     assert first.success
-    mark_published(Warehouse(path=str(warehouse)), first.run_id)  # as the study report does once published
+    with Warehouse(database=str(warehouse)).connect() as conn:  # as the study report does once published
+        mark_published(conn, first.run_id)
 
     second_findings = rejected_dates(raw, "drop-2")
     land(warehouse, "drop-2", second_findings, marts(PATIENTS[len(LOST):]), raw)

@@ -76,7 +76,7 @@ def test_the_end_of_run_page_shows_the_current_drop_of_the_warehouse_under_the_v
             [{"drop_id": d, "instrument": None, "export_rows": n, "loaded_rows": n, "quarantined_rows": 0}
              for d, n in (("old", 10), ("new", 12))]))
 
-    inputs = warehouse_steward_inputs(Warehouse(path=str(path)))
+    inputs = warehouse_steward_inputs(Warehouse(database=str(path)))
     assert set(inputs.findings["drop_id"]) == {"new"} and inputs.errors == 1
     assert inputs.reconciliation["export_rows"].tolist() == [12]
     assert inputs.provenance == {"drop_id": "new", "records_file": "b.csv", "records_sha256": "bb"}
