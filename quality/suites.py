@@ -11,20 +11,12 @@ Derived columns are named ``<column>__<what>`` so that Data Docs shows what they
 
 from __future__ import annotations
 
-import csv
-import re
-from functools import lru_cache
-from pathlib import Path
-
 import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
 
-from quality.gx_glue import rule_meta
-from study.definition import DEFINITION_DIR, Field, Study
-
-# What ingest puts in raw.records instead of an identifier (the others are dropped).
-IDENTIFIER_REPLACEMENTS = {"mrn": "mrn_pseudonym", "dob": "age_at_day0"}
+from quality.gx_findings import rule_meta
+from study.definition import Field, Study
 
 DATE_REGEX = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 DATETIME_REGEX = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d$"
@@ -78,10 +70,6 @@ def _bound(text: str) -> float | None:
 
 
 # ---- which columns and rows belong to a form -----------------------------------------------------------------
-
-
-def is_number_field(f: Field) -> bool:
-    return f.field_type == "calc" or f.validation.startswith("number") or f.validation == "integer"
 
 
 def is_choice_field(f: Field) -> bool:
@@ -139,36 +127,11 @@ def is_patient_level_form(study: Study, form: str) -> bool:
             and not (events & set(study.repeating_events)))
 
 
-@lru_cache(maxsize=None)
-def _definition_calcs(path: str) -> dict[str, str]:
-    out = {}
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            next(reader, None)
-            for row in reader:
-                if len(row) > 5 and row[3].strip() == "calc":
-                    out[row[0].strip()] = row[5]
-    except OSError:
-        pass
-    return out
-
-
-def calc_components(study: Study, f: Field, dictionary: Path = DEFINITION_DIR / "dictionary.csv") -> tuple[str, ...]:
-    """Fields a calc field sums (``[a] + [b] + ...`` in its dictionary formula); () if it is not a plain sum.
-
-    The parsed Field keeps no formula, so it is read from the study definition's dictionary; without one the
-    fallback is the form's other numeric-coded choice fields (the mRSS sites)."""
-    formula = _definition_calcs(str(dictionary)).get(f.name)
-    if formula:
-        terms = [t.strip() for t in formula.split("+")]
-        names = [m.group(1) for t in terms if (m := re.fullmatch(r"\[([a-z0-9_]+)\]", t))]
-        if len(names) == len(terms) and all(n in study.by_name for n in names):
-            return tuple(names)
-        return ()
-    return tuple(g.name for g in study.fields_of(f.form)
-                  if g.name != f.name and g.field_type == "radio" and g.choices
-                  and all(c.lstrip("-").isdigit() for c in g.choice_codes))
+def calc_components(study: Study, f: Field) -> tuple[str, ...]:
+    """Fields a calc field sums (``[a] + [b] + ...`` in its dictionary formula, :attr:`Field.calc_terms`);
+    () if it is not a plain sum of fields of the study."""
+    terms = f.calc_terms
+    return terms if terms and all(name in study.by_name for name in terms) else ()
 
 
 # ---- the instrument suite and its frame ----------------------------------------------------------------------
@@ -192,7 +155,7 @@ def instrument_frame(records: pd.DataFrame, study: Study, form: str, mask: pd.Se
     for f in checked_fields(study, form):
         if f.name not in frame.columns and not f.is_checkbox:
             continue
-        if is_number_field(f) and f.name in frame.columns:
+        if f.is_number and f.name in frame.columns:
             derived[f"{f.name}__num"] = parse_numbers(frame[f.name], integer=f.validation == "integer")
         if f.field_type == "calc" and f.name in frame.columns:
             comps = calc_components(study, f)
@@ -249,7 +212,7 @@ def instrument_suite(study: Study, form: str) -> gx.ExpectationSuite:
             add(gxe.ExpectColumnValuesToMatchStrftimeFormat(
                 column=f.name, strftime_format=fmt,
                 meta=rule_meta("date_format", field=f.name, instrument=form, message=msg)))
-        elif is_number_field(f):
+        elif f.is_number:
             integer = f.validation == "integer"
             rule_id = "integer_format" if integer else "number_format"
             # a calc field with components (the mRSS total): a filled but unusable total still counts as

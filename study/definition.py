@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -62,6 +63,7 @@ class Field:
     identifier: bool = False
     required: bool = False
     branching: str = ""
+    calculation: str = ""  # a calc field's formula (REDCap's "Choices, Calculations, OR Slider Labels" column)
 
     @property
     def is_checkbox(self) -> bool:
@@ -73,7 +75,8 @@ class Field:
 
     @property
     def is_number(self) -> bool:
-        return self.validation in ("number", "integer") or self.field_type == "calc"
+        """A number: REDCap's ``integer`` and ``number`` validations (``number_1dp``... included), or a calc."""
+        return self.validation.startswith("number") or self.validation == "integer" or self.field_type == "calc"
 
     @property
     def choice_codes(self) -> tuple[str, ...]:
@@ -92,14 +95,37 @@ class Field:
 
     @property
     def sql_type(self) -> str:
-        """DuckDB type of the field's typed value in the warehouse."""
+        """DuckDB type of the field's typed value in the warehouse (of each export column, for a checkbox):
+        ``DATE`` for a date; ``BOOLEAN`` for yes/no, true/false and each checkbox choice; ``INTEGER`` for the
+        ``integer`` validation and for radio/dropdown codes that are all whole numbers; ``DOUBLE`` for other
+        numbers and calc fields; ``VARCHAR`` otherwise (text, letter codes, datetimes)."""
         if self.is_date:
             return "DATE"
-        if self.validation == "integer" or self.field_type in ("radio", "dropdown", "yesno", "truefalse"):
+        if self.field_type in ("yesno", "truefalse", "checkbox"):
+            return "BOOLEAN"
+        if self.field_type in ("radio", "dropdown"):
+            whole = all(code.lstrip("-").isdigit() for code in self.choice_codes)
+            return "INTEGER" if self.choices and whole else "VARCHAR"
+        if self.validation == "integer":
             return "INTEGER"
         if self.is_number:
             return "DOUBLE"
         return "VARCHAR"
+
+    @property
+    def unit(self) -> str:
+        """The unit its label names (:func:`label_unit`)."""
+        return label_unit(self.label)
+
+    @property
+    def calc_terms(self) -> tuple[str, ...]:
+        """The fields a calc field sums, ``[a] + [b] + ...`` in its formula; ``()`` for any other formula or
+        field."""
+        if self.field_type != "calc":
+            return ()
+        terms = [t.strip() for t in self.calculation.split("+")]
+        names = [m.group(1) for t in terms if (m := re.fullmatch(r"\[([a-z0-9_]+)\]", t))]
+        return tuple(names) if names and len(names) == len(terms) else ()
 
 
 @dataclass(frozen=True)
@@ -177,6 +203,15 @@ class Study:
 # ---- parsing ----------------------------------------------------------------------------------------
 
 
+def label_unit(label: str) -> str:
+    """The unit a label ends with in parentheses: ``"Body weight at infusion (kg)"`` -> ``"kg"``; ``""`` when
+    there is none. A score range in parentheses (``"(0-10)"``, ``"(total, 0-51)"``) is not a unit."""
+    match = re.search(r"\(([^()]+)\)\s*$", label)
+    if not match or re.search(r"\d\s*-\s*\d", match.group(1)):
+        return ""
+    return match.group(1).strip()
+
+
 def parse_choices(text: str, field_type: str) -> tuple[tuple[str, str], ...]:
     """``"1, Female | 2, Male"`` -> ``(("1", "Female"), ("2", "Male"))``; yes/no fields get REDCap's codes."""
     if field_type == "yesno":
@@ -245,6 +280,7 @@ def parse_dictionary(text: str, source: str = "dictionary.csv") -> tuple[Field, 
                 field_type=field_type,
                 label=row["field_label"].strip(),
                 choices=parse_choices(row["choices"], field_type),
+                calculation=row["choices"].strip() if field_type == "calc" else "",
                 validation=row["validation"].strip(),
                 minimum=row["validation_min"].strip(),
                 maximum=row["validation_max"].strip(),

@@ -1,17 +1,16 @@
-"""dbt seeds that mirror the study definition must not drift from it."""
+"""dbt seeds generated from the study definition must not drift from it: regenerate them with
+``python -m study.seeds`` after a change of study/definition/."""
 
-import csv
-from pathlib import Path
+import pytest
 
 from study.definition import load_study
+from study.seeds import SEEDS_DIR, seed_texts
 
-SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
+GENERATED = seed_texts(load_study())
 
 
-def test_checkbox_choices_seed_mirrors_the_data_dictionary():
-    with open(SEEDS / "redcap_checkbox_choices.csv", newline="") as handle:
-        seeded = [(r["export_column"], r["field"], r["instrument"], r["choice_code"], r["choice_label"])
-                  for r in csv.DictReader(handle)]
-    expected = [(f"{f.name}___{code}", f.name, f.form, code, label)
-                for f in load_study().fields if f.is_checkbox for code, label in f.choices]
-    assert seeded == expected
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_seed_is_what_the_data_dictionary_gives(name):
+    on_disk = (SEEDS_DIR / name).read_text(encoding="utf-8")
+    assert on_disk == GENERATED[name], f"{SEEDS_DIR / name} differs from the study definition: " \
+                                       f"run python -m study.seeds"

@@ -7,10 +7,11 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from ingest.land import AGE_COLUMN, PSEUDONYM_COLUMN
 from study.definition import load_study
 
 STUDY = load_study()
-REPLACED = {"mrn": "mrn_pseudonym", "dob": "age_at_day0"}
+REPLACED = {"mrn": PSEUDONYM_COLUMN, "dob": AGE_COLUMN}  # what ingest puts in place of these identifiers
 
 
 def raw_columns(study=STUDY) -> list[str]:

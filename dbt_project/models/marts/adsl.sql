@@ -1,4 +1,5 @@
--- Subject-level analysis dataset (CDISC ADaM ADSL): one row per placed patient.
+-- Subject-level analysis dataset (CDISC ADaM ADSL): one row per placed patient. Choice codes become the data
+-- dictionary's labels (macro redcap_label, seed redcap_choices).
 with last_assessment as (
     select record_id, max(assessment_date) as last_assessment_date
     from {{ ref('int_assessments_windowed') }}
@@ -20,12 +21,9 @@ baseline as (
 select
     anchors.record_id,
     enrollment.subject_pseudonym,
-    case enrollment.sex_code when 1 then 'Female' when 2 then 'Male' end as sex,
+    {{ redcap_label('sex', 'enrollment.sex_code') }} as sex,
     enrollment.age_at_day0 as age_years,
-    case enrollment.ssc_subtype_code
-        when 1 then 'Diffuse cutaneous SSc'
-        when 2 then 'Limited cutaneous SSc'
-        when 3 then 'SSc sine scleroderma' end as ssc_subtype,
+    {{ redcap_label('ssc_subtype', 'enrollment.ssc_subtype_code') }} as ssc_subtype,
     anchors.enrollment_date,
     anchors.day0_date,
     anchors.n_infusions,
@@ -45,21 +43,12 @@ select
     enrollment.prior_methotrexate,
     enrollment.prior_glucocorticoids,
     enrollment.prior_other,
-    case anchors.vital_status_code when 1 then 'Alive' when 2 then 'Dead' when 3 then 'Lost to follow-up' end
-        as vital_status,
+    {{ redcap_label('vital_status', 'anchors.vital_status_code') }} as vital_status,
     anchors.death_date,
     anchors.death_date_recorded,
     anchors.death_conflict,
     anchors.day0_conflict,
-    case anchors.death_cause_code
-        when 1 then 'SSc-related interstitial lung disease'
-        when 2 then 'Pulmonary arterial hypertension'
-        when 3 then 'Cardiac involvement'
-        when 4 then 'Scleroderma renal crisis'
-        when 5 then 'Infection'
-        when 6 then 'Malignancy'
-        when 7 then 'Other'
-        when 8 then 'Unknown' end as death_cause,
+    {{ redcap_label('death_cause', 'anchors.death_cause_code') }} as death_cause,
     anchors.death_treatment_related,
     anchors.last_contact_date,
     last_assessment.last_assessment_date,

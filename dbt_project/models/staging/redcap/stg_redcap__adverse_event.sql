@@ -1,9 +1,1 @@
-{{ stg_redcap_instrument('adverse_event', {
-    'ae_term': ['ae_term', 'varchar'],
-    'ae_onset_date': ['ae_onset_date', 'date'],
-    'ae_end_date': ['ae_end_date', 'date'],
-    'ae_grade': ['ae_grade', 'integer'],
-    'ae_serious': ['ae_serious', 'boolean'],
-    'ae_relation': ['ae_relation', 'integer'],
-    'ae_outcome': ['ae_outcome', 'integer'],
-}, repeating=true) }}
+{{ stg_redcap_instrument('adverse_event', repeating=true) }}

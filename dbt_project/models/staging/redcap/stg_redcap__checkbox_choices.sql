@@ -25,14 +25,16 @@ select
     cells.record_id,
     cells.redcap_event_name as event_name,
     cells._source_row as source_row,
-    choices.instrument,
+    fields.instrument,
     choices.field,
-    choices.choice_code,
-    choices.choice_label,
+    cast(choices.code as integer) as choice_code,
+    choices.label as choice_label,
     case when rejected_cells.source_row is not null then null
          when cells.cell = '1' then true when cells.cell = '0' then false end as checked
 from cells
-inner join {{ ref('redcap_checkbox_choices') }} as choices on choices.export_column = cells.export_column
-inner join assessments on assessments.source_row = cells._source_row and assessments.instrument = choices.instrument
+inner join {{ ref('redcap_fields') }} as fields
+    on fields.export_column = cells.export_column and fields.field_type = 'checkbox'
+inner join {{ ref('redcap_choices') }} as choices on choices.export_column = cells.export_column
+inner join assessments on assessments.source_row = cells._source_row and assessments.instrument = fields.instrument
 left join rejected_cells
     on rejected_cells.source_row = cells._source_row and rejected_cells.export_column = cells.export_column
