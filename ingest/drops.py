@@ -31,8 +31,9 @@ DROP_PATTERN = "YYYY-MM-DDTHHMM"
 
 @dataclass(frozen=True)
 class Drop:
+    """A drop folder of the inbox: its name (the drop id), its two files and when the export was taken."""
+
     drop_id: str
-    folder: Path
     records_file: Path
     dictionary_file: Path
     export_datetime: datetime
@@ -93,11 +94,6 @@ def scan_inbox(inbox: Path) -> Inbox:
     return Inbox(folder=inbox, drops=tuple(drops), ignored=tuple(ignored))
 
 
-def list_drops(inbox: Path) -> list[Path]:
-    """Drop folders in the inbox, oldest first."""
-    return list(scan_inbox(inbox).drops)
-
-
 def _one(folder: Path, pattern: re.Pattern, plain_name: str, shown: str, what: str) -> Path:
     files = [p for p in folder.iterdir() if p.is_file() and not is_hidden(p)]
     candidates = sorted(p for p in files if pattern.match(p.name))
@@ -131,7 +127,6 @@ def open_drop(folder: Path) -> Drop:
     dictionary = _one(folder, _DICTIONARY_NAME, "dictionary.csv", DICTIONARY_PATTERN, "data dictionary")
     return Drop(
         drop_id=folder.name,
-        folder=folder,
         records_file=records,
         dictionary_file=dictionary,
         export_datetime=_export_datetime(records, folder),

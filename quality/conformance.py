@@ -7,7 +7,7 @@ from the dictionary by :mod:`quality.suites`) are validated and the findings com
 Outputs (:class:`ConformanceResult`): ``findings`` (quality.findings columns), ``quarantine`` (one row per
 quarantined row of the records file: ``_source_row, record_id, event, rule, message``), ``kept`` (the input
 rows that were not quarantined; ``len(kept) + len(quarantine) == len(records)``), per-suite ``summaries`` and
-the GX ``runs`` (for :func:`quality.gx_glue.to_asset_check_result`).
+the GX ``runs`` (for :func:`orchestration.checks.suite_check_result`).
 
 What the dbt staging does with the findings: cells of findings with action ``nulled`` are null, keyed by
 ``(source_row, field)`` where field is the export column (``autoantibodies___2`` for a checkbox choice);
@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from quality.findings import Finding, findings_frame
-from quality.gx_glue import GXRunner, SuiteRun, dedupe_findings, findings_from_run, findings_with_rows
+from quality.gx_findings import dedupe_findings, findings_from_run, findings_with_rows
+from quality.gx_runner import GXRunner, SuiteRun
 from quality.rules import RULES
 from quality.suites import (
     PLACEMENT_RULES,
@@ -142,7 +143,7 @@ def run_conformance(records: pd.DataFrame, study: Study, runner: GXRunner | None
                     build_docs: bool = True) -> ConformanceResult:
     """Validate raw.records (one drop) against the placement suite and the dictionary-derived suites.
 
-    ``runner``: the run's :class:`~quality.gx_glue.GXRunner` (one context per run; Data Docs are rebuilt at
+    ``runner``: the run's :class:`~quality.gx_runner.GXRunner` (one context per run; Data Docs are rebuilt at
     the end when ``build_docs``). Without one, an in-memory context is used (no Data Docs).
     """
     started = time.perf_counter()
@@ -154,8 +155,7 @@ def run_conformance(records: pd.DataFrame, study: Study, runner: GXRunner | None
 
     # 1. placement (quarantine)
     pframe = placement_frame(frame, study)
-    prun = runner.validate(placement_suite(study), pframe, index_columns=RAW_INDEX_COLUMNS,
-                           stage="conformance")
+    prun = runner.validate(placement_suite(study), pframe, index_columns=RAW_INDEX_COLUMNS)
     runs.append(prun)
     order = {r: i for i, r in enumerate(PLACEMENT_RULES)}
     first: dict[int, Finding] = {}
@@ -187,7 +187,7 @@ def run_conformance(records: pd.DataFrame, study: Study, runner: GXRunner | None
         mask = assessment_mask(checkable, study, form)
         iframe = instrument_frame(checkable, study, form, mask)
         run = runner.validate(instrument_suite(study, form), iframe, index_columns=RAW_INDEX_COLUMNS,
-                              stage="conformance", asset_name=suite_name_of(form))
+                              asset_name=suite_name_of(form))
         runs.append(run)
         findings.extend(findings_from_run(run, identifiers))
 

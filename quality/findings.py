@@ -50,25 +50,9 @@ class Finding:
 
 FINDING_COLUMNS = tuple(f.name for f in fields(Finding))
 
-# DuckDB column types of quality.findings (plus the drop it was found in, added when written).
-FINDING_SQL_TYPES = {
-    "drop_id": "VARCHAR",
-    "stage": "VARCHAR",
-    "rule": "VARCHAR",
-    "severity": "VARCHAR",
-    "category": "VARCHAR",
-    "message": "VARCHAR",
-    "action": "VARCHAR",
-    "record_id": "VARCHAR",
-    "event": "VARCHAR",
-    "instrument": "VARCHAR",
-    "instance": "INTEGER",
-    "field": "VARCHAR",
-    "value": "VARCHAR",
-    "source_row": "INTEGER",
-    "subcategory": "VARCHAR",
-    "hint": "VARCHAR",
-}
+# DuckDB column types of quality.findings: the drop and stage it was found in, then the finding's columns.
+FINDING_SQL_TYPES = {"drop_id": "VARCHAR", "stage": "VARCHAR",
+                     **{c: "INTEGER" if c in ("instance", "source_row") else "VARCHAR" for c in FINDING_COLUMNS}}
 
 
 def findings_frame(findings: list[Finding] | tuple[Finding, ...] = ()) -> pd.DataFrame:

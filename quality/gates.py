@@ -1,8 +1,17 @@
-"""Gates on what the analysis needs, not only on rows: whole fields and whole endpoints.
+"""The gates: the drop as a whole, whole fields and whole endpoints.
+
+A gate is ``{"gate": name, "passed": bool, "message": str}``; ``orchestration/assets`` make each a blocking asset
+check. The thresholds are settings (orchestration/settings.py) passed in by the assets.
+
+Gates on the drop (on ``quality/findings``, :func:`evaluate_gates`): ``structure_matches_study`` (no finding with
+action ``blocked`` other than duplicate keys: the dictionary and header hold the study), ``quarantine_within_limit``
+(quarantined share of the export rows), ``no_duplicate_keys`` (``duplicate_key`` findings), ``patients_present``,
+``rows_reconcile`` (:func:`reconciliation`: export = loaded + quarantined, for the drop and per instrument) and
+``fields_usable``.
 
 A column that is broken throughout (a time part on every date, a spreadsheet re-save, labels instead of codes)
-is nulled cell by cell by conformance and the row-level gates pass; these gates stop the run instead, naming the
-field, the likely cause and the endpoint it empties.
+is nulled cell by cell by conformance and the row-level gates pass; the field gate stops the run instead, naming
+the field, the likely cause and the endpoint it empties.
 
 Field gate (``fields_usable``, on ``quality/findings``):
 
@@ -21,8 +30,6 @@ Endpoint gates (on ``quality/endpoints``):
   now or lost more than ``max_loss`` of them, naming the input field that emptied it.
 - :func:`os_exclusions_gate`: blocks when more than ``max_excluded`` patients are left out of overall survival
   (``marts.adtte.analysed`` false), naming each record and ``death_date``.
-
-A gate is ``{"gate": name, "passed": bool, "message": str}``, as in ``orchestration.assets.quality``.
 """
 
 from __future__ import annotations
@@ -36,10 +43,13 @@ from quality.rules import RULES
 from quality.suites import assessment_mask, checked_fields
 from study.definition import Field, Study
 
-# The thresholds are settings (orchestration/settings.py: SSC_MAX_FIELD_REJECTED_SHARE, SSC_FIELD_GATE_MIN_FILLED,
-# SSC_MAX_ENDPOINT_LOSS, SSC_MAX_OS_EXCLUDED) passed in by the assets.
 ALL_REJECTED_MIN_FILLED = 5  # a field with at least this many filled cells, all rejected, blocks whatever its size
 
+STRUCTURE_GATE = "structure_matches_study"
+QUARANTINE_GATE = "quarantine_within_limit"
+DUPLICATES_GATE = "no_duplicate_keys"
+PATIENTS_GATE = "patients_present"
+RECONCILE_GATE = "rows_reconcile"
 FIELDS_GATE = "fields_usable"
 ENDPOINT_GATE = "endpoint_coverage_kept"
 OS_GATE = "os_exclusions_within_limit"
@@ -49,6 +59,7 @@ VALUE_CONFORMANCE_RULES = ("date_format", "number_format", "integer_format", "ch
                            "checkbox_value_invalid", "value_out_of_range")
 REJECTING_ACTIONS = ("nulled", "excluded")
 SAMPLE_VALUES = 3
+DUPLICATE_KEY_RULE = "duplicate_key"
 
 PROFILE_COLUMNS = {"run_id": "VARCHAR", "drop_id": "VARCHAR", "field": "VARCHAR", "instrument": "VARCHAR",
                    "filled": "INTEGER", "rejected": "INTEGER", "rejected_share": "DOUBLE"}
@@ -218,6 +229,60 @@ def fields_gate(profile: pd.DataFrame, findings: pd.DataFrame, study: Study,
     more = f" … and {len(blocked) - 10} more fields" if len(blocked) > 10 else ""
     return {"gate": FIELDS_GATE, "passed": False,
             "message": " | ".join(parts) + more + f" ({limits})"}
+
+
+# ---- the gates on the drop ----------------------------------------------------------------------------------------
+
+
+def reconciliation(records: pd.DataFrame, quarantined: set[int], drop: dict, study: Study) -> pd.DataFrame:
+    """``quality.reconciliation``: rows of the records file for the drop (``instrument`` null: the drop's
+    ``export_rows``; quarantined includes its ``unreadable_rows``) and per instrument (rows holding an assessment
+    of it). ``records``: raw.records; ``quarantined``: source rows of quality.quarantine; ``drop``: the
+    raw.current_drop row. Columns: drop_id, instrument, export_rows, loaded_rows, quarantined_rows."""
+    in_quarantine = records["_source_row"].isin(quarantined)
+    unreadable = int(drop.get("unreadable_rows") or 0)
+    rows = [{
+        "drop_id": drop.get("drop_id"), "instrument": None, "export_rows": int(drop.get("export_rows") or 0),
+        "loaded_rows": int((~in_quarantine).sum()), "quarantined_rows": int(in_quarantine.sum()) + unreadable,
+    }]
+    for form in study.forms:
+        mask = assessment_mask(records, study, form)
+        rows.append({"drop_id": drop.get("drop_id"), "instrument": form, "export_rows": int(mask.sum()),
+                     "loaded_rows": int((mask & ~in_quarantine).sum()),
+                     "quarantined_rows": int((mask & in_quarantine).sum())})
+    return pd.DataFrame(rows)
+
+
+def evaluate_gates(findings: pd.DataFrame, recon: pd.DataFrame, n_patients: int, *, study: Study,
+                   max_quarantine_share: float, max_field_share: float, min_filled: int,
+                   profile: pd.DataFrame | None = None) -> list[dict]:
+    """The gates on the drop, in order (see the module): ``findings`` of quality.findings, ``recon`` of
+    :func:`reconciliation` (its first row is the drop's), ``n_patients`` placed, ``profile`` the drop's
+    :func:`field_profile` (None: no field profiled)."""
+    if profile is None:
+        profile = pd.DataFrame(columns=[c for c in PROFILE_COLUMNS if c != "run_id"])
+    total = recon.iloc[0]
+    duplicates = findings[findings["rule"] == DUPLICATE_KEY_RULE]
+    share = float(total["quarantined_rows"] / total["export_rows"]) if total["export_rows"] else 0.0
+    blocked = findings[(findings["action"] == "blocked") & (findings["rule"] != DUPLICATE_KEY_RULE)]
+    structure = "; ".join(blocked["message"].head(10)) + (" …" if len(blocked) > 10 else "")
+    unbalanced = recon[recon["export_rows"] != recon["loaded_rows"] + recon["quarantined_rows"]]
+    return [
+        {"gate": STRUCTURE_GATE, "passed": blocked.empty,
+         "message": structure or "dictionary and header match the study definition"},
+        {"gate": QUARANTINE_GATE, "passed": share <= max_quarantine_share,
+         "message": f"{total['quarantined_rows']} of {total['export_rows']} export rows quarantined "
+                    f"({share:.1%}; limit {max_quarantine_share:.0%})"},
+        {"gate": DUPLICATES_GATE, "passed": duplicates.empty,
+         "message": "no duplicate keys" if duplicates.empty else
+                    f"{len(duplicates)} loaded rows share a record/event/instance key with another row "
+                    f"(rows {', '.join(str(r) for r in duplicates['source_row'].head(10))})"},
+        {"gate": PATIENTS_GATE, "passed": n_patients > 0, "message": f"{n_patients} patients placed"},
+        {"gate": RECONCILE_GATE, "passed": unbalanced.empty,
+         "message": "export = loaded + quarantined for the drop and every instrument" if unbalanced.empty else
+                    f"rows do not reconcile for {', '.join(str(i or 'the drop') for i in unbalanced['instrument'])}"},
+        fields_gate(profile, findings, study, max_field_share, min_filled),
+    ]
 
 
 # ---- endpoints and the inputs they need -------------------------------------------------------------------------

@@ -19,7 +19,6 @@ checks show in Data Docs and the findings come from GX's unexpected rows.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import great_expectations as gx
@@ -27,7 +26,8 @@ import great_expectations.expectations as gxe
 import pandas as pd
 
 from quality.findings import findings_frame
-from quality.gx_glue import GXRunner, SuiteRun, dedupe_findings, findings_from_run, rule_meta
+from quality.gx_findings import dedupe_findings, findings_from_run, rule_meta
+from quality.gx_runner import GXRunner, SuiteRun
 from quality.rules import PASP_RAP_MAX, PASP_RAP_MIN, PASP_TOLERANCE, SOFT_LIMITS
 from study.definition import Study, load_study
 from study.windows import Window, load_windows
@@ -45,9 +45,7 @@ TIMELINE_FINDINGS = {"record_id": "record_id", "event": "event_name", "instrumen
 @dataclass
 class PlausibilityResult:
     findings: pd.DataFrame
-    summaries: dict[str, dict] = field(default_factory=dict)
     runs: list[SuiteRun] = field(default_factory=list)
-    seconds: float = 0.0
 
 
 def _dt(series: pd.Series | None, index=None) -> pd.Series:
@@ -393,41 +391,29 @@ def run_plausibility(timeline: pd.DataFrame, anchors: pd.DataFrame, adverse_even
     """Validate the staged frames; findings (actions: ``excluded`` by (source_row, instrument) for the temporal
     errors on assessments and for anchor dates that cannot be placed, ``nulled`` for ``ae_end_date`` and a last
     contact before day 0, ``none`` for warnings)."""
-    started = time.perf_counter()
     runner = runner or GXRunner()
     windows = windows or load_windows()
-    if study is None:
-        from study.definition import load_study
-
-        study = load_study()
-    identifiers = study.identifiers if study is not None else ()
+    study = study or load_study()
     runs = [
         runner.validate(timeline_suite(), timeline_frame(timeline, study),
-                        index_columns=("source_row", "record_id", "instrument"), stage="plausibility"),
-        runner.validate(anchors_suite(), anchors_frame(anchors), index_columns=("record_id",),
-                        stage="plausibility"),
+                        index_columns=("source_row", "record_id", "instrument")),
+        runner.validate(anchors_suite(), anchors_frame(anchors), index_columns=("record_id",)),
         runner.validate(expected_visits_suite(), expected_visits_frame(anchors, timeline, windows, study),
-                        index_columns=("record_id", "timepoint"), stage="plausibility"),
+                        index_columns=("record_id", "timepoint")),
     ]
     if adverse_events is not None:
         runs.append(runner.validate(adverse_events_suite(), adverse_events_frame(adverse_events),
-                                    index_columns=("source_row", "record_id"), stage="plausibility"))
+                                    index_columns=("source_row", "record_id")))
     if echo is not None:
-        runs.append(runner.validate(echo_suite(), echo_frame(echo), index_columns=("source_row", "record_id"),
-                                    stage="plausibility"))
+        runs.append(runner.validate(echo_suite(), echo_frame(echo), index_columns=("source_row", "record_id")))
     if measures is not None:
         mframe = measures_frame(measures)
         suite = measures_suite([c for c in mframe.columns if c not in MEASURE_KEYS])
-        runs.append(runner.validate(suite, mframe, index_columns=("source_row", "record_id"),
-                                    stage="plausibility"))
+        runs.append(runner.validate(suite, mframe, index_columns=("source_row", "record_id")))
     if build_docs:
         runner.build_docs()
-    findings = []
-    for run in runs:
-        findings.extend(findings_from_run(run, identifiers))
-    return PlausibilityResult(findings=findings_frame(dedupe_findings(findings)),
-                              summaries={r.suite_name: r.summary() for r in runs}, runs=runs,
-                              seconds=time.perf_counter() - started)
+    findings = [f for run in runs for f in findings_from_run(run, study.identifiers)]
+    return PlausibilityResult(findings=findings_frame(dedupe_findings(findings)), runs=runs)
 
 
 def plausibility_inputs(conn) -> dict[str, pd.DataFrame]:

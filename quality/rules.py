@@ -19,9 +19,7 @@ the timeline and the anchor dates), ``gates`` (fields rejected throughout, endpo
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
-
-import pandas as pd
+from dataclasses import dataclass
 
 from quality.findings import ACTIONS, CATEGORIES, SEVERITIES, Finding
 
@@ -188,16 +186,11 @@ _RULES = (
          "The value is within the dictionary's range but outside the clinical soft limits for this cohort.",
          "Confirm the value against the source document; no change is needed if it is right."),
     # ---- marts (critical, blocking) --------------------------------------------------------------------------
-    Rule("mart_key_unique", "marts", "plausibility", "uniqueness", "error", "blocked",
-         "A mart's key is duplicated (adsl patient, adtte patient, adbds analysed row per patient, "
-         "instrument, timepoint and parameter).",
-         "Pipeline defect: tell the lead (the run stops before the outcomes)."),
     Rule("mart_value_missing", "marts", "completeness", "atemporal", "error", "blocked",
-         "A value every row of a mart must have is missing (record id, day 0).",
+         "A value every row of a mart must have is missing (an analysed adtte row without time_days).",
          "Pipeline defect: tell the lead."),
     Rule("mart_value_invalid", "marts", "conformance", "value", "error", "blocked",
-         "A mart value is outside its allowed codes or range (sex, age, event, grade, relation, mRSS, HAQ-DI, "
-         "time to event).",
+         "A mart value is outside its allowed codes or range (age at day 0, AE grade, AE relation).",
          "Pipeline defect or an unflagged raw value: tell the lead."),
     Rule("mart_relational", "marts", "conformance", "relational", "error", "blocked",
          "Marts disagree: adtte must have exactly one row per adsl patient.",
@@ -298,15 +291,6 @@ _RULES = (
 )
 
 RULES: dict[str, Rule] = {r.rule: r for r in _RULES}
-
-
-def rule(rule_id: str) -> Rule:
-    return RULES[rule_id]
-
-
-def rules_frame() -> pd.DataFrame:
-    """The catalog as a DataFrame (for the steward report and the README)."""
-    return pd.DataFrame([asdict(r) for r in _RULES])
 
 
 def rules_markdown() -> str:

@@ -21,12 +21,10 @@ from typing import Any
 
 import pandas as pd
 
+from quality.findings import FINDING_COLUMNS
 from report import formatting as fmt
 from report._common import (ACTION_WORDS, DATA_DOCS_LINK, environment, provenance_get, provenance_items,
                             reconciliation_block, records)
-
-FINDING_COLUMNS = ("rule", "severity", "category", "message", "action", "record_id", "event", "instrument",
-                   "instance", "field", "value", "source_row", "subcategory", "hint")
 
 
 def _text(value: Any) -> str:

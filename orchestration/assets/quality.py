@@ -4,65 +4,73 @@
     raw/records -> quality/conformance (nulls cells, quarantines rows) -> dbt staging + timeline
                 -> quality/plausibility -> quality/findings (the gate: steward report, reconciliation)
                 -> dbt analysis + marts (critical expectations as blocking checks) -> outcomes
+
+What each step reads, validates, writes and judges is :mod:`quality.steps`; the check results are
+:mod:`orchestration.checks`.
 """
 
 
 import time
+from typing import Callable
 
 import dagster as dg
-import pandas as pd
 
-from orchestration.assets.dbt import mart_key
+from orchestration.assets.dbt import model_key
+from orchestration.checks import gate_check_result, suite_check_result
 from orchestration.publishing import publish_steward_report
 from orchestration.resources import StudyLocations, Warehouse
-from orchestration.settings import DEFAULT_FIELD_GATE_MIN_FILLED, DEFAULT_MAX_FIELD_REJECTED_SHARE
-from quality.gates import FIELDS_GATE, PROFILE_COLUMNS, field_profile, fields_gate
-from quality.marts import validate_marts
-from quality.conformance import duplicate_key_findings, duplicate_keys, run_conformance
-from quality.suites import assessment_mask
-from quality.gx_glue import GXRunner, to_asset_check_result
-from quality.plausibility import plausibility_inputs, run_plausibility
-from quality.store import (combine_findings, write_field_profile, write_findings, write_quarantine,
-                           write_reconciliation)
-from study.definition import Study, load_study
+from orchestration.settings import (DEFAULT_FIELD_GATE_MIN_FILLED, DEFAULT_MAX_FIELD_REJECTED_SHARE,
+                                    DEFAULT_MAX_QUARANTINE_SHARE)
+from quality import gates
+from quality.gx_runner import GXRunner
+from quality.steps import (MARTS, StepResult, check_conformance, check_marts, check_plausibility, current_drop,
+                           judge_drop)
+from study.definition import load_study
 
 RAW = dg.AssetKey(["raw", "records"])
 CONFORMANCE = dg.AssetKey(["quality", "conformance"])
 PLAUSIBILITY = dg.AssetKey(["quality", "plausibility"])
 FINDINGS = dg.AssetKey(["quality", "findings"])
-TIMELINE_MODELS = [
-    dg.AssetKey(["intermediate", "int_assessment_timeline"]),
-    dg.AssetKey(["intermediate", "int_patient_anchors"]),
-    dg.AssetKey(["staging", "stg_redcap__adverse_event"]),
-    dg.AssetKey(["staging", "stg_redcap__echo"]),
-]
-
-DUPLICATE_KEY_RULE = "duplicate_key"
+# the dbt models quality.plausibility_inputs reads
+TIMELINE_MODELS = ("int_assessment_timeline", "int_patient_anchors", "stg_redcap__adverse_event", "stg_redcap__echo")
 
 # The gates on quality/findings. Blocking: a failure skips the marts, outcomes and reports.
 GATES = {
-    "structure_matches_study": "The data dictionary and the records header hold every field the study defines, "
-                               "with its type, validation and codes.",
-    "quarantine_within_limit": "The share of export rows quarantined is at most SSC_MAX_QUARANTINE_SHARE "
-                               "(default 5%).",
-    "no_duplicate_keys": "No two loaded rows share record, event, repeat instrument and instance.",
-    "patients_present": "At least one patient could be placed (enrollment and a first infusion).",
-    "rows_reconcile": "Every export row is either loaded or quarantined (export = loaded + quarantined).",
-    FIELDS_GATE: "No export column is rejected as a whole: conformance rejects at most SSC_MAX_FIELD_REJECTED_SHARE "
-                 f"(default {DEFAULT_MAX_FIELD_REJECTED_SHARE:.0%}) of the filled cells of a field with at least "
-                 f"SSC_FIELD_GATE_MIN_FILLED (default {DEFAULT_FIELD_GATE_MIN_FILLED}), and not all of any field's "
-                 "filled cells; a failure names the field, sample values and the likely cause "
-                 "(quality.field_profile).",
+    gates.STRUCTURE_GATE: "The data dictionary and the records header hold every field the study defines, with its "
+                          "type, validation and codes.",
+    gates.QUARANTINE_GATE: "The share of export rows quarantined is at most SSC_MAX_QUARANTINE_SHARE (default "
+                           f"{DEFAULT_MAX_QUARANTINE_SHARE:.0%}).",
+    gates.DUPLICATES_GATE: "No two loaded rows share record, event, repeat instrument and instance.",
+    gates.PATIENTS_GATE: "At least one patient could be placed (enrollment and a first infusion).",
+    gates.RECONCILE_GATE: "Every export row is either loaded or quarantined (export = loaded + quarantined).",
+    gates.FIELDS_GATE: "No export column is rejected as a whole: conformance rejects at most "
+                       f"SSC_MAX_FIELD_REJECTED_SHARE (default {DEFAULT_MAX_FIELD_REJECTED_SHARE:.0%}) of the filled "
+                       "cells of a field with at least SSC_FIELD_GATE_MIN_FILLED (default "
+                       f"{DEFAULT_FIELD_GATE_MIN_FILLED}), and not all of any field's filled cells; a failure names "
+                       "the field, sample values and the likely cause (quality.field_profile).",
 }
 
 
-def _runner(locations: StudyLocations, drop_id: str) -> GXRunner:
-    return GXRunner(locations.gx_project, locations.data_docs, run_name=drop_id)
+def gx_runner(locations: StudyLocations, drop: dict) -> GXRunner:
+    """The step's GX runner: the project under SSC_HOME/gx, Data Docs under SSC_HOME/data_docs, results under
+    the drop's name."""
+    return GXRunner(locations.gx_project, locations.data_docs, run_name=drop.get("drop_id", "unknown"))
 
 
-def _current_drop(warehouse: Warehouse) -> dict:
-    rows = warehouse.read("select * from raw.current_drop").to_dict("records")
-    return rows[0] if rows else {}
+def validate_step(warehouse: Warehouse, locations: StudyLocations,
+                  check: Callable[..., StepResult]) -> tuple[StepResult, GXRunner]:
+    """``check`` (:func:`quality.steps.check_conformance` or ``check_plausibility``) on the warehouse with the
+    step's runner."""
+    with warehouse.connect() as conn:
+        runner = gx_runner(locations, current_drop(conn))
+        return check(conn, load_study(), runner), runner
+
+
+def step_metadata(step: StepResult, started: float, **counts: int) -> dict:
+    """The materialization's metadata: ``counts``, the findings and their count by rule, the seconds taken."""
+    return {**counts, "findings": len(step.findings),
+            "by_rule": dg.MetadataValue.json(step.findings["rule"].value_counts().to_dict()),
+            "seconds": round(time.perf_counter() - started, 2)}
 
 
 @dg.asset(
@@ -80,35 +88,20 @@ def _current_drop(warehouse: Warehouse) -> dict:
 )
 def conformance(context: dg.AssetExecutionContext, warehouse: Warehouse, locations: StudyLocations):
     started = time.perf_counter()
-    study = load_study()
-    drop = _current_drop(warehouse)
-    records = warehouse.read("select * from raw.records order by _source_row")
-    runner = _runner(locations, drop.get("drop_id", "unknown"))
-    result = run_conformance(records, study, runner)
-    # rows left after quarantine that still share a key: the no_duplicate_keys gate reads these findings
-    findings = pd.concat([result.findings, duplicate_key_findings(duplicate_keys(records, result.quarantine))],
-                         ignore_index=True)
-    with warehouse.connect() as conn:
-        write_findings(conn, "conformance", findings, drop.get("drop_id"))
-        write_quarantine(conn, result.quarantine)
+    step, runner = validate_step(warehouse, locations, check_conformance)
+    findings = step.findings
     context.log.info(
-        f"conformance: {len(records)} rows, {len(findings)} findings "
-        f"({int((findings['severity'] == 'error').sum())} errors), {result.quarantined_rows} rows quarantined, "
-        f"{len(result.runs)} suites in {time.perf_counter() - started:.1f} s"
-    )
-    yield dg.MaterializeResult(metadata={
-        "rows": len(records),
-        "findings": len(findings),
-        "quarantined_rows": result.quarantined_rows,
-        "by_rule": dg.MetadataValue.json(findings["rule"].value_counts().to_dict()),
-        "seconds": round(time.perf_counter() - started, 2),
-    })
-    yield to_asset_check_result(result.runs, check_name="conformance_suites", data_docs=runner.index_path)
+        f"conformance: {step.rows} rows, {len(findings)} findings ({int((findings['severity'] == 'error').sum())} "
+        f"errors), {step.quarantined_rows} rows quarantined, {len(step.runs)} suites in "
+        f"{time.perf_counter() - started:.1f} s")
+    yield dg.MaterializeResult(metadata=step_metadata(step, started, rows=step.rows,
+                                                      quarantined_rows=step.quarantined_rows))
+    yield suite_check_result(step.runs, check_name="conformance_suites", data_docs=runner.index_path)
 
 
 @dg.asset(
     key=PLAUSIBILITY,
-    deps=TIMELINE_MODELS,
+    deps=[model_key(m) for m in TIMELINE_MODELS],
     group_name="quality",
     kinds={"great_expectations", "duckdb"},
     pool="warehouse",
@@ -120,91 +113,14 @@ def conformance(context: dg.AssetExecutionContext, warehouse: Warehouse, locatio
 )
 def plausibility(context: dg.AssetExecutionContext, warehouse: Warehouse, locations: StudyLocations):
     started = time.perf_counter()
-    drop = _current_drop(warehouse)
-    with warehouse.connect(read_only=True) as conn:
-        frames = plausibility_inputs(conn)
-    runner = _runner(locations, drop.get("drop_id", "unknown"))
-    result = run_plausibility(**frames, runner=runner)
-    with warehouse.connect() as conn:
-        write_findings(conn, "plausibility", result.findings, drop.get("drop_id"))
-    findings = result.findings
+    step, runner = validate_step(warehouse, locations, check_plausibility)
+    findings = step.findings
     context.log.info(
-        f"plausibility: {len(frames['timeline'])} dated assessments, {len(findings)} findings "
+        f"plausibility: {step.rows} dated assessments, {len(findings)} findings "
         f"({int((findings['action'] == 'excluded').sum())} assessments excluded) in "
-        f"{time.perf_counter() - started:.1f} s"
-    )
-    yield dg.MaterializeResult(metadata={
-        "assessments": len(frames["timeline"]),
-        "findings": len(findings),
-        "by_rule": dg.MetadataValue.json(findings["rule"].value_counts().to_dict()),
-        "seconds": round(time.perf_counter() - started, 2),
-    })
-    yield to_asset_check_result(result.runs, check_name="plausibility_suites", data_docs=runner.index_path)
-
-
-def loaded_records(warehouse: Warehouse) -> tuple[pd.DataFrame, set[int]]:
-    """raw.records of the current drop and its quarantined source rows, read once for the gate's counts."""
-    with warehouse.connect(read_only=True) as conn:
-        records = conn.execute("select * from raw.records").df()
-        quarantined = {int(r) for (r,) in conn.execute("select distinct source_row from quality.quarantine").fetchall()}
-    return records, quarantined
-
-
-def reconciliation(records: pd.DataFrame, quarantined: set[int], drop: dict, study: Study) -> pd.DataFrame:
-    """Rows of the records file: per drop, and per instrument (rows holding an assessment of it)."""
-    in_quarantine = records["_source_row"].isin(quarantined)
-    unreadable = int(drop.get("unreadable_rows") or 0)
-    rows = [{
-        "drop_id": drop.get("drop_id"), "instrument": None, "export_rows": int(drop.get("export_rows") or 0),
-        "loaded_rows": int((~in_quarantine).sum()), "quarantined_rows": int(in_quarantine.sum()) + unreadable,
-    }]
-    for form in study.forms:
-        mask = assessment_mask(records, study, form)
-        rows.append({"drop_id": drop.get("drop_id"), "instrument": form, "export_rows": int(mask.sum()),
-                     "loaded_rows": int((mask & ~in_quarantine).sum()),
-                     "quarantined_rows": int((mask & in_quarantine).sum())})
-    return pd.DataFrame(rows)
-
-
-def evaluate_gates(findings: pd.DataFrame, recon: pd.DataFrame, n_patients: int, max_share: float,
-                   profile: pd.DataFrame | None = None, *, study: Study | None = None,
-                   max_field_share: float = DEFAULT_MAX_FIELD_REJECTED_SHARE,
-                   min_filled: int = DEFAULT_FIELD_GATE_MIN_FILLED) -> list[dict]:
-    """Each gate: passed (a Python bool) or not, with a message that names what failed. ``profile`` is the
-    drop's :func:`quality.gates.field_profile` (None: no field profiled)."""
-    if profile is None:
-        profile = pd.DataFrame(columns=[c for c in PROFILE_COLUMNS if c != "run_id"])
-    total = recon.iloc[0]
-    duplicates = findings[findings["rule"] == DUPLICATE_KEY_RULE]
-    share = float(total["quarantined_rows"] / total["export_rows"]) if total["export_rows"] else 0.0
-    blocked = findings[(findings["action"] == "blocked") & (findings["rule"] != DUPLICATE_KEY_RULE)]
-    structure = "; ".join(blocked["message"].head(10)) + (" …" if len(blocked) > 10 else "")
-    unbalanced = recon[recon["export_rows"] != recon["loaded_rows"] + recon["quarantined_rows"]]
-    return [
-        {"gate": "structure_matches_study", "passed": blocked.empty,
-         "message": structure or "dictionary and header match the study definition"},
-        {"gate": "quarantine_within_limit", "passed": share <= max_share,
-         "message": f"{total['quarantined_rows']} of {total['export_rows']} export rows quarantined "
-                    f"({share:.1%}; limit {max_share:.0%})"},
-        {"gate": "no_duplicate_keys", "passed": duplicates.empty,
-         "message": "no duplicate keys" if duplicates.empty else
-                    f"{len(duplicates)} loaded rows share a record/event/instance key with another row "
-                    f"(rows {', '.join(str(r) for r in duplicates['source_row'].head(10))})"},
-        {"gate": "patients_present", "passed": n_patients > 0, "message": f"{n_patients} patients placed"},
-        {"gate": "rows_reconcile", "passed": unbalanced.empty,
-         "message": "export = loaded + quarantined for the drop and every instrument" if unbalanced.empty else
-                    f"rows do not reconcile for {', '.join(str(i or 'the drop') for i in unbalanced['instrument'])}"},
-        fields_gate(profile, findings, study or load_study(), max_field_share, min_filled),
-    ]
-
-
-def profile_fields(warehouse: Warehouse, records: pd.DataFrame, quarantined: set[int], findings: pd.DataFrame,
-                   study: Study, drop: dict, run_id: str) -> pd.DataFrame:
-    """quality.field_profile of this run (filled and rejected cells per export column), replaced each run."""
-    profile = field_profile(records, findings, study, quarantined, drop_id=drop.get("drop_id"))
-    with warehouse.connect() as conn:
-        write_field_profile(conn, profile.assign(run_id=run_id))
-    return profile
+        f"{time.perf_counter() - started:.1f} s")
+    yield dg.MaterializeResult(metadata=step_metadata(step, started, assessments=step.rows))
+    yield suite_check_result(step.runs, check_name="plausibility_suites", data_docs=runner.index_path)
 
 
 @dg.asset(
@@ -222,66 +138,54 @@ def profile_fields(warehouse: Warehouse, records: pd.DataFrame, quarantined: set
 )
 def findings(context: dg.AssetExecutionContext, warehouse: Warehouse, locations: StudyLocations):
     started = time.perf_counter()
-    drop = _current_drop(warehouse)
     with warehouse.connect() as conn:
-        all_findings = combine_findings(conn)
-        n_patients = conn.execute("select count(*) from intermediate.int_patient_anchors").fetchall()[0][0]
-    study = load_study()
-    records, quarantined = loaded_records(warehouse)
-    recon = reconciliation(records, quarantined, drop, study)
-    with warehouse.connect() as conn:
-        write_reconciliation(conn, recon)
-    profile = profile_fields(warehouse, records, quarantined, all_findings, study, drop, context.run.run_id)
-    gates = evaluate_gates(all_findings, recon, int(n_patients), locations.max_quarantine_share, profile,
-                           study=study, max_field_share=locations.max_field_rejected_share,
-                           min_filled=locations.field_gate_min_filled)
-    steward = publish_steward_report(locations, all_findings, gate_results=gates, reconciliation=recon,
+        gate = judge_drop(conn, load_study(), context.run.run_id,
+                          max_quarantine_share=locations.max_quarantine_share,
+                          max_field_rejected_share=locations.max_field_rejected_share,
+                          field_gate_min_filled=locations.field_gate_min_filled)
+    found, drop = gate.findings, gate.drop
+    steward = publish_steward_report(locations, found, gate_results=gate.gates, reconciliation=gate.reconciliation,
                                      provenance={"drop_id": drop.get("drop_id"),
                                                  "records_file": drop.get("records_file"),
                                                  "records_sha256": drop.get("records_sha256"),
                                                  "run_id": context.run.run_id})
-    failed = [g for g in gates if not g["passed"]]
+    failed = [g for g in gate.gates if not g["passed"]]
     context.log.info(
-        f"findings: {len(all_findings)} ({int((all_findings['severity'] == 'error').sum())} errors); gates "
-        f"{len(gates) - len(failed)}/{len(gates)} passed; steward worklist {steward} "
-        f"({time.perf_counter() - started:.1f} s)"
-    )
-    for gate in failed:
-        context.log.error(f"quality gate {gate['gate']} FAILED: {gate['message']}")
+        f"findings: {len(found)} ({int((found['severity'] == 'error').sum())} errors); gates "
+        f"{len(gate.gates) - len(failed)}/{len(gate.gates)} passed; steward worklist {steward} "
+        f"({time.perf_counter() - started:.1f} s)")
+    for g in failed:
+        context.log.error(f"quality gate {g['gate']} FAILED: {g['message']}")
     yield dg.MaterializeResult(metadata={
-        "findings": len(all_findings),
-        "errors": int((all_findings["severity"] == "error").sum()),
-        "warnings": int((all_findings["severity"] == "warning").sum()),
-        "by_category": dg.MetadataValue.json(all_findings["category"].value_counts().to_dict()),
-        "patients": int(n_patients),
-        "fields_with_rejected_cells": int((profile["rejected"] > 0).sum()),
+        "findings": len(found),
+        "errors": int((found["severity"] == "error").sum()),
+        "warnings": int((found["severity"] == "warning").sum()),
+        "by_category": dg.MetadataValue.json(found["category"].value_counts().to_dict()),
+        "patients": gate.patients,
+        "fields_with_rejected_cells": int((gate.profile["rejected"] > 0).sum()),
         "steward_report": dg.MetadataValue.path(steward),
         "data_docs": dg.MetadataValue.path(str(locations.data_docs / "index.html")),
     })
-    limits = {"quarantine_within_limit": {"SSC_MAX_QUARANTINE_SHARE": locations.max_quarantine_share},
-              FIELDS_GATE: {"SSC_MAX_FIELD_REJECTED_SHARE": locations.max_field_rejected_share,
-                            "SSC_FIELD_GATE_MIN_FILLED": locations.field_gate_min_filled}}
-    for gate in gates:
-        yield dg.AssetCheckResult(check_name=gate["gate"], passed=bool(gate["passed"]),
-                                  severity=dg.AssetCheckSeverity.ERROR, description=gate["message"],
-                                  metadata={"message": gate["message"], **limits.get(gate["gate"], {})})
+    settings = {gates.QUARANTINE_GATE: {"SSC_MAX_QUARANTINE_SHARE": locations.max_quarantine_share},
+                gates.FIELDS_GATE: {"SSC_MAX_FIELD_REJECTED_SHARE": locations.max_field_rejected_share,
+                                    "SSC_FIELD_GATE_MIN_FILLED": locations.field_gate_min_filled}}
+    for g in gate.gates:
+        yield gate_check_result(g, settings.get(g["gate"]))
 
 
 MART_CHECKS = {
-    mart: dg.AssetCheckSpec(f"{mart}_critical_expectations", asset=mart_key(mart), blocking=True,
+    mart: dg.AssetCheckSpec(f"{mart}_critical_expectations", asset=model_key(mart), blocking=True,
                             description=f"Critical Great Expectations suite on marts.{mart}; a failure blocks the "
                                         "outcomes and reports.")
-    for mart in ("adsl", "adtte", "adbds", "adae")
+    for mart in MARTS
 }
 
 
 @dg.multi_asset_check(specs=list(MART_CHECKS.values()), name="mart_critical_expectations")
 def mart_checks(warehouse: Warehouse, locations: StudyLocations):
     with warehouse.connect(read_only=True) as conn:
-        frames = {mart: conn.execute(f"select * from marts.{mart}").df() for mart in MART_CHECKS}
-    drop = _current_drop(warehouse)
-    runner = _runner(locations, drop.get("drop_id", "unknown"))
-    runs = validate_marts(**frames, runner=runner)
+        runner = gx_runner(locations, current_drop(conn))
+        runs = check_marts(conn, runner)
     for mart, run in runs.items():
-        yield to_asset_check_result(run, asset_key=mart_key(mart), check_name=MART_CHECKS[mart].name,
-                                    data_docs=runner.index_path)
+        yield suite_check_result(run, asset_key=model_key(mart), check_name=MART_CHECKS[mart].name,
+                                 data_docs=runner.index_path)

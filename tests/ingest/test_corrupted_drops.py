@@ -20,7 +20,7 @@ from ingest.deidentify import PseudonymKey
 from ingest.drops import open_drop
 from ingest.land import land_drop
 from quality.conformance import run_conformance
-from quality.gx_glue import GXRunner
+from quality.gx_runner import GXRunner
 from study.definition import load_study
 from study.generate import main as generate
 

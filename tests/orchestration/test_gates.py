@@ -5,9 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from orchestration.assets.quality import GATES, evaluate_gates
+from orchestration.assets.quality import GATES
 from quality.findings import findings_frame
+from quality.gates import evaluate_gates, reconciliation
 from quality.rules import RULES
+from study.definition import load_study
+
+STUDY = load_study()
 
 
 def recon(export=100, loaded=98, quarantined=2, instruments=()):
@@ -20,7 +24,7 @@ def recon(export=100, loaded=98, quarantined=2, instruments=()):
 
 def gates(findings=(), reconciliation=None, patients=10, share=0.05):
     result = evaluate_gates(findings_frame(list(findings)), reconciliation if reconciliation is not None else recon(),
-                            patients, share)
+                            patients, study=STUDY, max_quarantine_share=share, max_field_share=0.2, min_filled=20)
     return {g["gate"]: g for g in result}
 
 
@@ -57,3 +61,19 @@ def test_no_patients_blocks():
 def test_rows_that_do_not_reconcile_name_the_instrument():
     gate = gates(reconciliation=recon(instruments=[("skin_score", 10, 8, 1)]))["rows_reconcile"]
     assert gate["passed"] is False and "skin_score" in gate["message"]
+
+
+def test_reconciliation_counts_the_drop_and_each_instrument():
+    """Three readable rows (an enrollment, two skin scores, one of them quarantined) and one unreadable row."""
+    records = pd.DataFrame({"_source_row": [2, 3, 4], "record_id": ["1", "1", "2"],
+                            "redcap_event_name": "baseline_arm_1", "redcap_repeat_instrument": None,
+                            "enrollment_date": ["2020-01-01", None, None],
+                            "mrss_date": [None, "2020-01-02", "2020-01-03"]})
+    recon = reconciliation(records, {4}, {"drop_id": "d", "export_rows": 4, "unreadable_rows": 1}, STUDY)
+    counts = {i: (e, l, q) for i, e, l, q in recon[["instrument", "export_rows", "loaded_rows",
+                                                     "quarantined_rows"]].itertuples(index=False)}
+    assert counts.pop(None) == (4, 2, 2)
+    assert counts.pop("enrollment") == (1, 1, 0) and counts.pop("skin_score") == (2, 1, 1)
+    assert set(counts) == set(STUDY.forms) - {"enrollment", "skin_score"}
+    assert set(counts.values()) == {(0, 0, 0)}
+    assert gates(reconciliation=recon)["rows_reconcile"]["passed"] is True

@@ -24,7 +24,7 @@ import pytest
 import quality_synth as qs
 from analysis.survival import overall_survival
 from orchestration.assets.dbt import ANALYSIS_SELECT, TIMELINE_SELECT
-from orchestration.assets.outcomes import enrolled_patients
+from analysis.cohort import enrolled_patients
 from quality.conformance import run_conformance
 from quality.plausibility import plausibility_inputs, run_plausibility
 from quality.store import combine_findings, write_findings, write_quarantine
@@ -130,9 +130,9 @@ def _source_row(records: pd.DataFrame, rid: str, event: str, form: str | None = 
 def test_the_dbt_unit_tests_of_the_rules_ran_and_passed(warehouse):
     unit = {r["unique_id"].rsplit(".", 1)[-1]: r["status"] for r in warehouse["results"]
             if r["unique_id"].startswith("unit_test.")}
-    assert unit == {"int_patient_anchors_places_death_and_last_contact": "pass",
-                    "adtte_leaves_out_deaths_that_cannot_be_placed": "pass",
-                    "int_mrss_scored_a_filled_total_is_never_replaced": "pass"}
+    assert {"int_patient_anchors_places_death_and_last_contact", "adtte_leaves_out_deaths_that_cannot_be_placed",
+            "int_mrss_scored_a_filled_total_is_never_replaced"} <= set(unit)
+    assert set(unit.values()) == {"pass"}
     failed = [r["unique_id"] for r in warehouse["results"] if r["status"] not in ("pass", "success")]
     assert failed == []
 
@@ -278,7 +278,7 @@ def test_dbt_and_the_plausibility_suite_use_the_same_enrollment_lookback():
 
 
 def test_the_adtte_critical_expectations_accept_a_row_left_out_but_not_an_analysed_row_without_time():
-    from quality.gx_glue import findings_from_run
+    from quality.gx_findings import findings_from_run
     from quality.marts import validate_marts
 
     adsl = pd.DataFrame({"record_id": ["A", "B", "C"], "day0_date": [pd.Timestamp(DAY0)] * 3,

@@ -174,6 +174,6 @@ def test_expected_visits(result):
 
 def test_findings_schema_and_checks(result):
     assert result.findings["message"].notna().all() and result.findings["hint"].notna().all()
-    assert set(result.summaries) == {"plausibility_timeline", "plausibility_anchors",
-                                     "completeness_expected_visits", "plausibility_adverse_events",
-                                     "plausibility_echo", "plausibility_clinical"}
+    assert {run.suite_name for run in result.runs} == {"plausibility_timeline", "plausibility_anchors",
+                                                    "completeness_expected_visits", "plausibility_adverse_events",
+                                                    "plausibility_echo", "plausibility_clinical"}

@@ -9,7 +9,7 @@ import pandas as pd
 
 import quality_synth as qs
 from quality.conformance import run_conformance
-from quality.gx_glue import GXRunner
+from quality.gx_runner import GXRunner
 
 ALL_VISITS = ("month_1", "month_3", "month_6", "month_12", "month_24", "month_36", "month_48", "month_60")
 
