@@ -70,9 +70,10 @@ def fnum(x: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def inum(x: Any) -> int | None:
-    value = fnum(x)
-    return None if value is None else int(round(value))
+def percent(count: Any, denominator: Any) -> float | None:
+    """100 × count / denominator (0–100 scale); None when the denominator is 0 or missing."""
+    k, d = fnum(count), fnum(denominator)
+    return 100.0 * k / d if k is not None and d else None
 
 
 def num(series: pd.Series) -> pd.Series:

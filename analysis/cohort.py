@@ -40,3 +40,20 @@ def cohort_flow(adsl: pd.DataFrame, adbds: pd.DataFrame, adtte: pd.DataFrame, en
         "median_follow_up_method": "reverse Kaplan-Meier",
         "median_observation_years": follow["simple_median_years"],
     }
+
+
+ENROLLED_SQL = """
+    select count(distinct record_id) from (
+        select record_id from staging.stg_redcap__enrollment
+        union all
+        select record_id from quality.quarantine where rule = 'record_without_infusion_date'
+    )
+"""
+
+
+def enrolled_patients(conn) -> int:
+    """Patients enrolled, read from the warehouse (a DuckDB connection): distinct records with a placed enrollment
+    assessment (staging.stg_redcap__enrollment), plus the records quarantined only because they have no infusion
+    date (enrolled, never infused). Counted from placed data, never from the raw text (a repeated header line or
+    a stray row is not a patient)."""
+    return int(conn.execute(ENROLLED_SQL).fetchall()[0][0])

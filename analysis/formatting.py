@@ -1,7 +1,10 @@
-"""Paper-style formatting (half-up rounding, as printed in papers) and missing-value handling for display.
+"""The one rounding rule of everything the study prints (the report, the Table 1 text in outcomes.json).
 
-The single home of number formatting: ``report.formatting`` calls these with ``half_up=False`` (Python's own
-float formatting, as the report has always printed) instead of keeping a copy of its own.
+Precision as a paper prints it: counts as whole numbers, percentages to 1 decimal, p-values to 3 decimals (below
+0.001 as "<0.001"), every other number (means, SDs, medians, quartiles, estimates, rates, years) to 2 decimals.
+Ties round half up on the decimal representation (2.675 → "2.68", 0.125 → "0.13", never "-0.00"): Python's
+float formatting would round the binary value instead (2.675 → "2.67"). Anything missing (None, NaN, ±inf,
+pd.NA) shows as an en dash. Figures in outcomes.json and the ARD stay unrounded.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import pandas as pd
 from analysis._common import fnum
 
 MISSING = "–"
+DECIMALS = 2  # any number that is not a count, a percentage or a p-value
+PCT_DECIMALS = 1
+P_DECIMALS = 3
 
 
 def is_missing(x: Any) -> bool:
@@ -29,94 +35,82 @@ def is_missing(x: Any) -> bool:
         return False
 
 
-def fixed(x, digits: int = 2, *, half_up: bool = True) -> str:
-    """``x`` to ``digits`` decimals; '–' when missing.
-
-    ``half_up`` (the default) rounds half up on the decimal representation (2.675 → '2.68', no '-0.00');
-    ``half_up=False`` is Python's float formatting (round-half-even on the binary value, '-0.00' kept)."""
+def fixed(x: Any, digits: int = DECIMALS) -> str:
+    """``x`` to ``digits`` decimals, half up ('–' when missing)."""
     value = fnum(x)
     if value is None:
         return MISSING
-    if not half_up:
-        return f"{value:.{digits}f}"
     quantum = Decimal(1).scaleb(-digits)
     text = str(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
     return text[1:] if text.startswith("-") and Decimal(text) == 0 else text
 
 
-def count(x) -> str:
+def count(x: Any) -> str:
     """A count as a whole number ('18'); '–' when missing."""
     value = fnum(x)
     return MISSING if value is None else str(int(round(value)))
 
 
-def pct(fraction, digits: int = 1, *, half_up: bool = True) -> str:
-    """A proportion (0–1) as a percentage: pct(38/41) → '92.7%'."""
-    value = fnum(fraction)
-    return MISSING if value is None else pct_value(100.0 * value, digits, half_up=half_up)
-
-
-def pct_value(percent, digits: int = 1, *, half_up: bool = True) -> str:
+def pct_value(percent: Any, digits: int = PCT_DECIMALS) -> str:
     """A number already in percent: pct_value(72.0) → '72.0%'."""
     value = fnum(percent)
-    return MISSING if value is None else f"{fixed(value, digits, half_up=half_up)}%"
+    return MISSING if value is None else f"{fixed(value, digits)}%"
 
 
-def n_pct(n, denominator, digits: int = 1, *, half_up: bool = True, bare_count: bool = False) -> str:
-    """'23 (56.1%)'. Without a usable denominator (0 / missing) the count with '(–)', or alone if ``bare_count``."""
-    k, d = fnum(n), fnum(denominator)
-    if k is None:
+def pct(fraction: Any) -> str:
+    """A proportion (0–1) as a percentage: pct(38 / 41) → '92.7%'."""
+    value = fnum(fraction)
+    return MISSING if value is None else pct_value(100.0 * value)
+
+
+def n_pct(n: Any, percent: Any) -> str:
+    """'23 (56.1%)' from a count and its percentage (0–100); '0 (–)' when the percentage is missing."""
+    if fnum(n) is None:
         return MISSING
-    if not d:
-        return count(k) if bare_count else f"{count(k)} ({MISSING})"
-    return f"{count(k)} ({pct_value(100.0 * k / d, digits, half_up=half_up)})"
+    return f"{count(n)} ({pct_value(percent)})"
 
 
-def mean_sd(mean, sd, digits: int = 2, *, half_up: bool = True) -> str:
+def mean_sd(mean: Any, sd: Any, digits: int = DECIMALS) -> str:
     """mean_sd(18.6829, 7.2612) → '18.68 (7.26)'; SD '–' when missing."""
     if fnum(mean) is None:
         return MISSING
-    return f"{fixed(mean, digits, half_up=half_up)} ({fixed(sd, digits, half_up=half_up)})"
+    return f"{fixed(mean, digits)} ({fixed(sd, digits)})"
 
 
-def _with_range(centre, lower, upper, digits: int) -> str:
-    """'centre (lower–upper)'; '–' when the centre is missing, a missing bound shown as '–'."""
-    if fnum(centre) is None:
+def median_iqr(median: Any, q1: Any, q3: Any, digits: int = DECIMALS) -> str:
+    """'12.00 (8.00–15.25)'; '–' when the median is missing, a missing quartile shown as '–'."""
+    if fnum(median) is None:
         return MISSING
-    return f"{fixed(centre, digits)} ({fixed(lower, digits)}–{fixed(upper, digits)})"
+    return f"{fixed(median, digits)} ({fixed(q1, digits)}–{fixed(q3, digits)})"
 
 
-def median_iqr(median, q1, q3, digits: int = 1) -> str:
-    """'12.0 (8.0–15.0)'."""
-    return _with_range(median, q1, q3, digits)
-
-
-def estimate_ci(estimate, lower, upper, digits: int = 2) -> str:
-    """'0.93 (0.79–0.98)'."""
-    return _with_range(estimate, lower, upper, digits)
-
-
-def interval(lower, upper, digits: int = 2, *, sep: str = "–", scale: float = 1.0, half_up: bool = True) -> str:
-    """'0.79–0.98' (bounds times ``scale``, e.g. 100 for a proportion shown in percent); '–' if a bound is missing."""
+def interval(lower: Any, upper: Any, *, sep: str = " to ", scale: float = 1.0,
+             digits: int = DECIMALS) -> str:
+    """'15.90 to 20.30' (bounds times ``scale``); '–' if a bound is missing."""
     lo, hi = fnum(lower), fnum(upper)
     if lo is None or hi is None:
         return MISSING
-    return f"{fixed(scale * lo, digits, half_up=half_up)}{sep}{fixed(scale * hi, digits, half_up=half_up)}"
+    return f"{fixed(scale * lo, digits)}{sep}{fixed(scale * hi, digits)}"
 
 
-def fraction(numerator, denominator) -> str:
+def pct_interval(lower: Any, upper: Any) -> str:
+    """A confidence interval of a proportion (0–1) in percent: '78.9–97.6'."""
+    return interval(lower, upper, sep="–", scale=100.0, digits=PCT_DECIMALS)
+
+
+def fraction(numerator: Any, denominator: Any) -> str:
     """fraction(5, 8) → '5/8'."""
-    if numerator is None or denominator is None:
+    if fnum(numerator) is None or fnum(denominator) is None:
         return MISSING
-    return f"{int(numerator)}/{int(denominator)}"
+    return f"{count(numerator)}/{count(denominator)}"
 
 
-def p_value(p, digits: int = 3, *, half_up: bool = True) -> str:
-    """'<0.001' below 0.001, otherwise ``digits`` decimals ('0.012', '1.000'); '–' when missing."""
+def p_value(p: Any) -> str:
+    """'<0.001' below 0.001, otherwise 3 decimals ('0.012', '1.000'); '–' when missing."""
     value = fnum(p)
     if value is None:
         return MISSING
-    threshold = 10.0 ** -digits
+    threshold = 10.0 ** -P_DECIMALS
     if value < threshold:
-        return f"<{fixed(threshold, digits, half_up=half_up)}"
-    return fixed(value, digits, half_up=half_up)
+        return f"<{fixed(threshold, P_DECIMALS)}"
+    return fixed(value, P_DECIMALS)

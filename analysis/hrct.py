@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis._common import EPS, fnum, num, population, truthy
+from analysis._common import EPS, fnum, num, percent, population, truthy
 
 FIRST_DAY, LAST_DAY = 1, 2007
 RECORDED = {1: "improved", 2: "stable", 3: "worsened"}
@@ -85,7 +85,6 @@ def hrct_ild(adsl: pd.DataFrame, adbds: pd.DataFrame, *,
         "n_evaluable": n_evaluable,
         **counts,
         "uncategorised": uncategorised,
-        "improved_or_stable_pct": (100.0 * (counts["improved"] + counts["stable"]) / n_evaluable
-                                   if n_evaluable else None),
+        "improved_or_stable_pct": percent(counts["improved"] + counts["stable"], n_evaluable),
         "patients": patients,
     }

@@ -1,6 +1,9 @@
-"""Assemble every outcome from the marts (for tests and a CLI; the Dagster assets call the functions directly).
+"""The analysis results dataset → ``outcomes.json`` (the contract's keys and the extras), and a CLI.
 
     python -m analysis.outcomes --warehouse $SSC_HOME/warehouse.duckdb [--out outcomes.json] [--enrolled N]
+
+Each reader below builds one key of outcomes.json from the ARD rows ``analysis.results`` writes for it (the
+shapes are those of the analysis functions; see ``../shared/contract/README.md`` for the contract's keys).
 """
 
 from __future__ import annotations
@@ -13,41 +16,215 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from analysis.adverse_events import adverse_events
-from analysis.cohort import cohort_flow
-from analysis.continuous import haq_di_outcome, mrss_outcome
-from analysis.hrct import hrct_ild
-from analysis.lung_function import lung_function
-from analysis.mixed_model import mrss_mixed_model
-from analysis.pah import pah
-from analysis.responders import mrss_responders
-from analysis.survival import overall_survival
-from analysis.table1 import table1
-from analysis.vascular import vascular
+from analysis.ard import Results
+from analysis.formatting import DECIMALS
+from analysis.results import (AE_TABLES, CHANGE, EFFECT, HRCT_CATEGORIES, MODEL, PAH_CATEGORIES, PROGRESSION,
+                              RESPONSE, SUMMARY, analysis_results)
+from analysis.table1 import JSON_DECIMALS, shown
 
 MARTS = ("adsl", "adbds", "adtte", "adae", "adex")
 CONTRACT_KEYS = ("overall_survival", "mrss", "hrct_ild", "pah", "haq_di", "vascular", "adverse_events")
+EXTRA_KEYS = ("table1", "mrss_mixed_model", "mrss_responders", "lung_function", "cohort_flow")
+
+
+def _year(timepoint: str) -> int | float:
+    value = float(timepoint.removeprefix("year_"))
+    return int(value) if value.is_integer() else value
+
+
+def by_timepoint(r: Results, analysis: str, parameter: str) -> list[dict]:
+    """[{timepoint, n, mean, sd, median}] of one parameter."""
+    return [{"timepoint": tp, **r.record(analysis, SUMMARY, parameter=parameter, timepoint=tp)}
+            for tp in r.timepoints(analysis, "mean", parameter=parameter)]
+
+
+def change_from_baseline(r: Results, analysis: str, parameter: str) -> list[dict]:
+    """[{timepoint, n_paired, mean_change, sd_change, t_test_p, wilcoxon_p}] of one parameter."""
+    return [{"timepoint": tp, **r.record(analysis, CHANGE, parameter=parameter, timepoint=tp)}
+            for tp in r.timepoints(analysis, "mean_change", parameter=parameter)]
+
+
+def overall_survival(r: Results) -> dict:
+    a, p = "overall_survival", "OS"
+    return {
+        "n": r.value(a, "n", parameter=p), "deaths": r.value(a, "deaths", parameter=p),
+        "n_excluded": r.value(a, "n_excluded", parameter=p), "median_years": r.value(a, "median_years", parameter=p),
+        "estimates": [{"year": _year(tp), **r.record(a, ("survival", "ci_lower", "ci_upper", "at_risk"),
+                                                      parameter=p, timepoint=tp)}
+                      for tp in r.timepoints(a, "survival", parameter=p)],
+        "excluded": [{"record_id": g, "reason": r.value(a, "reason", parameter=p, group=g)}
+                     for g in r.groups(a, "reason", parameter=p)],
+    }
+
+
+def mrss(r: Results) -> dict:
+    return {"by_timepoint": by_timepoint(r, "mrss", "mrss_total"),
+            "change_from_baseline": change_from_baseline(r, "mrss", "mrss_total")}
+
+
+def haq_di(r: Results) -> dict:
+    return {"by_timepoint": by_timepoint(r, "haq_di", "haq_di"),
+            "change_from_baseline": change_from_baseline(r, "haq_di", "haq_di")}
+
+
+def hrct_ild(r: Results) -> dict:
+    a, p = "hrct_ild", "hrct_change"
+    return {
+        "n_ild": r.value(a, "n", parameter=p), "n_evaluable": r.value(a, "n", parameter=p, group="evaluable"),
+        **{c: r.value(a, "n", parameter=p, group=c) for c in HRCT_CATEGORIES},
+        "improved_or_stable_pct": r.value(a, "pct", parameter=p, group="improved_or_stable"),
+        "patients": [{"record_id": g, "evaluable": r.value(a, "evaluable", parameter=p, group=g),
+                      "category": r.value(a, "category", parameter=p, group=g),
+                      "source": r.value(a, "category_source", parameter=p, group=g),
+                      "latest_scan_day": r.value(a, "latest_scan_day", parameter=p, group=g),
+                      "extent_change": r.value(a, "extent_change", parameter=p, group=g)}
+                     for g in r.groups(a, "evaluable", parameter=p)],
+    }
+
+
+def pah(r: Results) -> dict:
+    a, p = "pah", "echo_pasp_mmhg"
+    return {
+        "n": r.value(a, "n", parameter=p), **{c: r.value(a, "n", parameter=p, group=c) for c in PAH_CATEGORIES},
+        "patients": [{"record_id": g, "category": r.value(a, "category", parameter=p, group=g),
+                      "reason": r.value(a, "reason", parameter=p, group=g),
+                      "baseline_pasp": r.value(a, "baseline_value", parameter=p, group=g),
+                      "final_pasp": r.value(a, "final_value", parameter=p, group=g),
+                      "rise": r.value(a, "rise", parameter=p, group=g)}
+                     for g in r.groups(a, "category", parameter=p)],
+    }
+
+
+def vascular(r: Results) -> dict:
+    a = "vascular"
+    return {
+        "rcs_by_timepoint": by_timepoint(r, a, "rcs"),
+        "digital_ulcers_by_timepoint": [
+            {"timepoint": tp, "n": r.value(a, "n", parameter="du_active_count", timepoint=tp),
+             "patients_with_active_ulcers": r.value(a, "n", parameter="du_active_count", timepoint=tp,
+                                                    group="active")}
+            for tp in r.timepoints(a, "n", parameter="du_active_count", group=None)],
+        "medsger_by_timepoint": [
+            {"timepoint": tp, "n": r.value(a, "n", parameter="medsger_pv", timepoint=tp),
+             "counts": {g: r.value(a, "n", parameter="medsger_pv", timepoint=tp, group=g)
+                        for g in r.groups(a, "n", parameter="medsger_pv", timepoint=tp)}}
+            for tp in r.timepoints(a, "n", parameter="medsger_pv", group=None)],
+    }
+
+
+def adverse_events(r: Results) -> dict:
+    a = "adverse_events"
+    tables = {key: {g: r.value(a, "n_events", parameter=p, group=g) for g in r.groups(a, "n_events", parameter=p)}
+              for p, key in AE_TABLES}
+    return {
+        "n_events": r.value(a, "n_events"), "n_patients": r.value(a, "n_patients"),
+        "serious": tables["by_seriousness"]["serious"], "related": tables["by_relatedness"]["related"],
+        "related_patients": r.value(a, "n_patients", parameter="related", group="related"),
+        "by_grade": {g: k for g, k in tables["by_grade"].items() if g != "not_recorded"},
+        "by_relation": {g: k for g, k in tables["by_relation"].items() if g != "not_recorded"},
+        "grade_missing": tables["by_grade"]["not_recorded"], "relation_missing": tables["by_relation"]["not_recorded"],
+        "events_per_100_patient_years": r.value(a, "rate_per_100py"), "patient_years": r.value(a, "patient_years"),
+        "infusion_reactions": {
+            "n_infusions": r.value(a, "n_infusions", parameter="infusion_reaction"),
+            "n_reactions": r.value(a, "n_infusions", parameter="infusion_reaction", group="reaction"),
+            "n_patients": r.value(a, "n_patients", parameter="infusion_reaction", group="reaction")},
+    }
+
+
+def table1(r: Results) -> dict:
+    """{n, rows: [{characteristic, value (the row's text, as first published), n, raw}]}."""
+    a, rows = "table1", []
+    for line in r.rows(a, "label"):
+        keys = {"parameter": line["parameter"], "group": line["group"]}
+        raw = {row["statistic"]: r.value(a, row["statistic"], **keys)
+               for row in r.rows(a, **keys) if row["statistic"] != "label"}
+        rows.append({"characteristic": line["value_text"], "n": int(line["n"]), "raw": raw,
+                     "value": shown(keys["parameter"], raw, JSON_DECIMALS.get(keys["parameter"], DECIMALS))})
+    return {"n": r.value(a, "count"), "rows": rows}
+
+
+def _model(r: Results, analysis: str) -> dict:
+    return {**r.record(analysis, MODEL, parameter="mrss_total"),
+            "warnings": [r.value(analysis, "warning", parameter="mrss_total", group=g)
+                         for g in r.groups(analysis, "warning", parameter="mrss_total")]}
+
+
+def mrss_mixed_model(r: Results) -> dict:
+    a, c, p = "mrss_mixed_model", "mrss_mixed_model_by_timepoint", "mrss_total"
+    return {
+        **_model(r, a),
+        "fixed_effects": [{"term": g, **r.record(a, EFFECT + ("p_value",), parameter=p, group=g)}
+                          for g in r.groups(a, "estimate", parameter=p)],
+        "by_timepoint": {**_model(r, c),
+                         "estimates": [{"timepoint": tp, **r.record(c, ("n_observations",) + EFFECT, parameter=p,
+                                                                     timepoint=tp)}
+                                       for tp in r.timepoints(c, "estimate", parameter=p)]},
+    }
+
+
+def mrss_responders(r: Results) -> list[dict]:
+    a, p = "mrss_responders", "mrss_total"
+    return [{"timepoint": tp, "n_paired": r.value(a, "n_paired", parameter=p, timepoint=tp),
+             **{c: r.value(a, "n", parameter=p, timepoint=tp, group=c) for c in RESPONSE},
+             "improved_pct": r.value(a, "pct", parameter=p, timepoint=tp, group="improved"),
+             "progressed_pct": r.value(a, "pct", parameter=p, timepoint=tp, group="progressed")}
+            for tp in r.timepoints(a, "n_paired", parameter=p)]
+
+
+def _progression(r: Results, timepoint: str) -> dict:
+    a, p = "lung_function", "ild_progression"
+    return {"n_evaluable": r.value(a, "n", parameter=p, timepoint=timepoint),
+            **{c: r.value(a, "n", parameter=p, timepoint=timepoint, group=c) for c in PROGRESSION}}
+
+
+def lung_function(r: Results) -> dict:
+    a, p = "lung_function", "ild_progression"
+    out = {}
+    for which, parameter in (("fvc", "fvc_pct_pred"), ("dlco", "dlco_pct_pred")):
+        out[f"{which}_by_timepoint"] = by_timepoint(r, a, parameter)
+        out[f"{which}_change_from_baseline"] = change_from_baseline(r, a, parameter)
+    out["ild_progression"] = {
+        "n_ild": r.value(a, "n", parameter=p),
+        "by_timepoint": [{"timepoint": tp, **_progression(r, tp)}
+                         for tp in r.timepoints(a, "n", parameter=p, group=None) if tp not in (None, "latest")],
+        "latest": _progression(r, "latest"),
+        "patients": [{"record_id": line["group"], "timepoint": line["timepoint"],
+                      **r.record(a, ("study_day", "fvc_decline_pct", "dlco_decline_pct", "category"), parameter=p,
+                                 timepoint=line["timepoint"], group=line["group"])}
+                     for line in r.rows(a, "category", parameter=p)],
+    }
+    return out
+
+
+def cohort_flow(r: Results) -> dict:
+    a = "cohort_flow"
+    return {
+        **r.record(a, ("enrolled", "infused", "deaths", "lost_to_follow_up")),
+        "assessed_by_timepoint": [{"timepoint": tp, "n_any": r.value(a, "n", timepoint=tp),
+                                   "n_mrss": r.value(a, "n", parameter="mrss_total", timepoint=tp)}
+                                  for tp in r.timepoints(a, "n", parameter=None)],
+        **r.record(a, ("median_follow_up_years", "median_observation_years"), parameter="OS"),
+        "median_follow_up_method": r.value(a, "method", parameter="OS"),
+    }
+
+
+READERS = {"overall_survival": overall_survival, "mrss": mrss, "hrct_ild": hrct_ild, "pah": pah, "haq_di": haq_di,
+           "vascular": vascular, "adverse_events": adverse_events, "table1": table1,
+           "mrss_mixed_model": mrss_mixed_model, "mrss_responders": mrss_responders, "lung_function": lung_function,
+           "cohort_flow": cohort_flow}
+
+
+def outcomes_document(ard: pd.DataFrame) -> dict:
+    """outcomes.json without its provenance: the contract's keys, then the extras, read from the ARD
+    (KeyError when a row they need is missing). Plain JSON types, unrounded."""
+    results = Results(ard)
+    return assert_jsonable({key: READERS[key](results) for key in CONTRACT_KEYS + EXTRA_KEYS})
 
 
 def compute_outcomes(marts: Mapping[str, pd.DataFrame], enrolled: int | None = None) -> dict:
-    """Every outcome: the contract's keys, then table1, mrss_mixed_model, mrss_responders, lung_function,
-    cohort_flow. ``marts`` maps adsl, adbds, adtte, adae, adex to DataFrames."""
-    adsl, adbds, adtte = marts["adsl"], marts["adbds"], marts["adtte"]
-    adae, adex = marts.get("adae"), marts.get("adex")
-    return assert_jsonable({
-        "overall_survival": overall_survival(adtte),
-        "mrss": mrss_outcome(adbds),
-        "hrct_ild": hrct_ild(adsl, adbds),
-        "pah": pah(adsl, adbds, adtte),
-        "haq_di": haq_di_outcome(adbds),
-        "vascular": vascular(adbds),
-        "adverse_events": adverse_events(adae, adex, adtte),
-        "table1": table1(adsl),
-        "mrss_mixed_model": mrss_mixed_model(adbds),
-        "mrss_responders": mrss_responders(adbds),
-        "lung_function": lung_function(adsl, adbds),
-        "cohort_flow": cohort_flow(adsl, adbds, adtte, enrolled),
-    })
+    """outcomes.json (without provenance) straight from the marts: :func:`analysis.results.analysis_results`,
+    read back by :func:`outcomes_document`."""
+    return outcomes_document(analysis_results(marts, enrolled))
 
 
 def assert_jsonable(obj: Any, path: str = "$") -> Any:

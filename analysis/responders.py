@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis._common import EPS, paired_with_baseline
+from analysis._common import EPS, paired_with_baseline, percent
 
 TIMEPOINTS = ("month_12", "month_36", "month_60")
 MIN_POINTS = 5.0       # change must exceed 5 points (strictly)
@@ -32,6 +32,6 @@ def mrss_responders(adbds: pd.DataFrame, timepoints=TIMEPOINTS, param: str = "mr
         n = len(cats)
         counts = {c: cats.count(c) for c in ("improved", "stable", "progressed")}
         out.append({"timepoint": tp, "n_paired": n, **counts,
-                    "improved_pct": 100.0 * counts["improved"] / n if n else None,
-                    "progressed_pct": 100.0 * counts["progressed"] / n if n else None})
+                    "improved_pct": percent(counts["improved"], n),
+                    "progressed_pct": percent(counts["progressed"], n)})
     return out

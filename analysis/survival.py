@@ -5,6 +5,7 @@ Every function reads adtte's analysed rows only: a patient who cannot be placed 
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Iterable
 
@@ -109,19 +110,31 @@ def _year(t: float) -> int | float:
 
 
 def km_curve(adtte: pd.DataFrame) -> pd.DataFrame:
-    """The KM step function for plotting: time_years, survival, ci_lower, ci_upper (one row per distinct time,
-    starting at 0 with S = 1)."""
+    """The KM step function for plotting: time_years, survival, ci_lower, ci_upper, at_risk, n_censored (one row
+    per distinct time, starting at 0 with S = 1; at_risk counts time ≥ t, n_censored the censorings at t)."""
+    columns = ["time_years", "survival", "ci_lower", "ci_upper", "at_risk", "n_censored"]
     rows = _os_rows(adtte)
     if rows.empty:
-        return pd.DataFrame(columns=["time_years", "survival", "ci_lower", "ci_upper"])
+        return pd.DataFrame(columns=columns)
     kmf = _fit(rows)
     ci = kmf.confidence_interval_
+    events = kmf.event_table.reindex(kmf.survival_function_.index)
     return pd.DataFrame({
         "time_years": kmf.survival_function_.index.to_numpy(dtype=float),
         "survival": kmf.survival_function_.iloc[:, 0].to_numpy(dtype=float),
         "ci_lower": ci.iloc[:, 0].to_numpy(dtype=float),
         "ci_upper": ci.iloc[:, 1].to_numpy(dtype=float),
-    })
+        "at_risk": events["at_risk"].to_numpy(dtype=int),
+        "n_censored": events["censored"].to_numpy(dtype=int),
+    }, columns=columns)
+
+
+def risk_table_years(adtte: pd.DataFrame, at_least: float = max(YEARS)) -> list[int]:
+    """Whole years 0, 1, … up to the last observed time (rounded up), and at least to ``at_least``: the ticks of
+    the survival figure's axis and its numbers at risk."""
+    rows = _os_rows(adtte)
+    last = float(rows["time_years"].max()) if len(rows) else 0.0
+    return list(range(0, int(math.ceil(max(last, at_least, 1))) + 1))
 
 
 def at_risk_table(adtte: pd.DataFrame, years: Iterable[float] = (0, 1, 2, 3, 4, 5)) -> pd.DataFrame:
@@ -133,6 +146,31 @@ def at_risk_table(adtte: pd.DataFrame, years: Iterable[float] = (0, 1, 2, 3, 4, 
         "at_risk": [int((rows["time_years"] >= t).sum()) for t in years],
         "deaths": [int(((rows["time_years"] <= t) & (rows["event"] == 1)).sum()) for t in years],
     })
+
+
+def deaths(adsl: pd.DataFrame, adtte: pd.DataFrame) -> list[dict]:
+    """Listing of the patients recorded as dead (adsl vital_status 'Dead', or a death date recorded or placed):
+    [{record_id, placed (a usable death date: adsl death_date), time_years (adtte, placed deaths only), cause,
+    treatment_related}], placed deaths by death date first, then the others, by record_id.
+
+    Requires adsl record_id, vital_status, death_date, death_date_recorded, death_cause,
+    death_treatment_related; adtte record_id, time_years."""
+    if adsl is None or adsl.empty:
+        return []
+    dead = adsl[(adsl["vital_status"] == "Dead") | adsl["death_date_recorded"].notna() | adsl["death_date"].notna()]
+    dead = dead.assign(key=dead["record_id"].astype(str)).sort_values(["death_date", "key"], na_position="last")
+    times = {}
+    if adtte is not None and not adtte.empty:
+        times = dict(zip(_os(adtte)["record_id"].astype(str), num(_os(adtte)["time_years"])))
+    out = []
+    for r in dead.to_dict("records"):
+        placed = not pd.isna(r["death_date"])
+        out.append({"record_id": r["key"], "placed": placed,
+                    "time_years": fnum(times.get(r["key"])) if placed else None,
+                    "cause": None if pd.isna(r["death_cause"]) else str(r["death_cause"]),
+                    "treatment_related": None if pd.isna(r["death_treatment_related"])
+                    else bool(r["death_treatment_related"])})
+    return out
 
 
 def median_follow_up(adtte: pd.DataFrame) -> dict:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis._common import describe, fnum, num, truthy
-from analysis.formatting import mean_sd, median_iqr, n_pct
+from analysis._common import describe, fnum, num, percent, truthy
+from analysis.formatting import DECIMALS, count, mean_sd, median_iqr, n_pct
 
 SUBTYPES = ("Diffuse cutaneous SSc", "Limited cutaneous SSc", "SSc sine scleroderma")
 AUTOANTIBODIES = (("ab_scl70", "Anti-Scl-70 (topoisomerase I)"), ("ab_centromere", "Anti-centromere"),
@@ -19,6 +19,12 @@ PRIOR = (("prior_cyclophosphamide", "Prior cyclophosphamide"), ("prior_mmf", "Pr
 BASELINE_MEASURES = (("baseline_mrss", "Baseline mRSS"), ("baseline_fvc", "Baseline FVC (% predicted)"),
                      ("baseline_dlco", "Baseline DLCO (% predicted)"), ("baseline_pasp", "Baseline PASP (mmHg)"),
                      ("baseline_haq_di", "Baseline HAQ-DI"))
+
+
+#: how a continuous row is shown (default: mean (SD))
+DISPLAY = {"age_years": "mean_sd_median_iqr", "disease_duration_years": "median_iqr"}
+#: decimals of the row text kept in outcomes.json as first published (the report prints the paper rule's)
+JSON_DECIMALS = {"age_years": 1, "disease_duration_years": 1}
 
 
 def _numeric(adsl: pd.DataFrame, col: str) -> np.ndarray:
@@ -35,53 +41,62 @@ def _quartiles(values: np.ndarray) -> tuple[float | None, float | None]:
     return fnum(q1), fnum(q3)
 
 
-def _continuous_row(adsl, col, label, style: str) -> dict:
+def _continuous_row(adsl, col, label) -> dict:
     values = _numeric(adsl, col)
     stats = describe(values)
     q1, q3 = _quartiles(values)
     stats.update({"q1": q1, "q3": q3})
-    if style == "median":
-        value = median_iqr(stats["median"], q1, q3, 1)
-    elif style == "mean+median":
-        value = f"{mean_sd(stats['mean'], stats['sd'], 1)}; median {median_iqr(stats['median'], q1, q3, 1)}"
-    else:
-        value = mean_sd(stats["mean"], stats["sd"], 2)
-    return {"characteristic": label, "value": value, "n": stats["n"], "raw": stats}
+    return {"parameter": col, "group": None, "characteristic": label, "n": stats["n"], "raw": stats}
+
+
+def _share(col, group, label, count: int, denominator: int) -> dict:
+    return {"parameter": col, "group": group, "characteristic": label, "n": denominator,
+            "raw": {"count": count, "denominator": denominator, "pct": percent(count, denominator)}}
 
 
 def _binary_row(adsl, col, label) -> dict:
     """count True over patients with the flag recorded (non-null)."""
     if col not in adsl:
-        return {"characteristic": label, "value": n_pct(0, 0), "n": 0,
-                "raw": {"count": 0, "denominator": 0, "pct": None}}
-    known = adsl[col].notna()
-    count, denominator = int(truthy(adsl[col]).sum()), int(known.sum())
-    return {"characteristic": label, "value": n_pct(count, denominator), "n": denominator,
-            "raw": {"count": count, "denominator": denominator,
-                    "pct": 100.0 * count / denominator if denominator else None}}
+        return _share(col, None, label, 0, 0)
+    return _share(col, None, label, int(truthy(adsl[col]).sum()), int(adsl[col].notna().sum()))
 
 
 def _category_row(adsl, col, level, label) -> dict:
-    known = adsl[col].notna()
-    count, denominator = int((adsl[col] == level).sum()), int(known.sum())
-    return {"characteristic": label, "value": n_pct(count, denominator), "n": denominator,
-            "raw": {"count": count, "denominator": denominator,
-                    "pct": 100.0 * count / denominator if denominator else None}}
+    return _share(col, level, label, int((adsl[col] == level).sum()), int(adsl[col].notna().sum()))
 
 
 def table1(adsl: pd.DataFrame) -> dict:
-    """{n, rows: [{characteristic, value (preformatted), n (patients with data), raw: {...numbers}}]}.
+    """{n, rows: [{parameter (adsl column; None for the patient count), group (the level of a categorical
+    column, else None), characteristic (label), n (patients with data), raw: {...numbers}}]}.
 
-    Percentages use the patients with the item recorded as denominator (shown as the row's n). Age: mean (SD)
-    and median (IQR); disease duration: median (IQR); baseline measures: mean (SD). IQR: numpy linear quartiles.
+    raw is {count} for the patient count, {count, denominator, pct} for a category or a flag (the denominator:
+    patients with the item recorded), {n, mean, sd, median, q1, q3} for a continuous column (numpy linear
+    quartiles). Requires the adsl columns named in SUBTYPES, AUTOANTIBODIES, ORGANS, PRIOR, BASELINE_MEASURES
+    (a missing flag column counts 0 of 0), sex, ssc_subtype, age_years, disease_duration_years.
     """
     n = int(len(adsl))
-    rows = [{"characteristic": "Patients", "value": str(n), "n": n, "raw": {"count": n}},
-            _continuous_row(adsl, "age_years", "Age (years)", "mean+median"),
+    rows = [{"parameter": None, "group": None, "characteristic": "Patients", "n": n, "raw": {"count": n}},
+            _continuous_row(adsl, "age_years", "Age (years)"),
             _category_row(adsl, "sex", "Female", "Female")]
     subtypes = list(SUBTYPES) + sorted(set(adsl["ssc_subtype"].dropna()) - set(SUBTYPES)) if n else list(SUBTYPES)
     rows += [_category_row(adsl, "ssc_subtype", s, s) for s in subtypes]
-    rows.append(_continuous_row(adsl, "disease_duration_years", "Disease duration (years)", "median"))
+    rows.append(_continuous_row(adsl, "disease_duration_years", "Disease duration (years)"))
     rows += [_binary_row(adsl, col, label) for col, label in AUTOANTIBODIES + ORGANS + PRIOR]
-    rows += [_continuous_row(adsl, col, label, "mean") for col, label in BASELINE_MEASURES]
+    rows += [_continuous_row(adsl, col, label) for col, label in BASELINE_MEASURES]
     return {"n": n, "rows": rows}
+
+
+def shown(parameter: str | None, raw: dict, digits: int = DECIMALS) -> str:
+    """The printed value of a Table 1 row from its raw numbers: 'k (p%)' for a category or flag, the count for the
+    patient count, else mean (SD), median (IQR) or both, as :data:`DISPLAY` says, to ``digits`` decimals."""
+    if "denominator" in raw:
+        return n_pct(raw["count"], raw["pct"])
+    if "mean" not in raw:
+        return count(raw["count"])
+    display = DISPLAY.get(parameter, "mean_sd")
+    if display == "median_iqr":
+        return median_iqr(raw["median"], raw["q1"], raw["q3"], digits)
+    text = mean_sd(raw["mean"], raw["sd"], digits)
+    if display == "mean_sd_median_iqr":
+        text += f"; median {median_iqr(raw['median'], raw['q1'], raw['q3'], digits)}"
+    return text

@@ -1,8 +1,14 @@
-"""Outcome dicts as small markdown tables for the Dagster UI (asset metadata)."""
+"""Small markdown tables for the Dagster UI (asset metadata): rows of dicts, and an outcome's ARD rows."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import pandas as pd
+
+from analysis.ard import typed
+
+ARD_COLUMNS = ("analysis", "parameter", "timepoint", "group", "statistic", "value", "n")
 
 
 def _cell(value: Any) -> str:
@@ -16,6 +22,7 @@ def _cell(value: Any) -> str:
 
 
 def table(rows: list[dict], max_rows: int = 30) -> str:
+    """The first ``max_rows`` rows (columns: every key with a scalar value), and how many more there are."""
     if not rows:
         return "_none_"
     columns = list(dict.fromkeys(k for row in rows for k, v in row.items() if not isinstance(v, (dict, list))))
@@ -26,17 +33,9 @@ def table(rows: list[dict], max_rows: int = 30) -> str:
     return "\n".join(lines)
 
 
-def outcome_markdown(result: dict | list) -> str:
-    """Scalars first as a two-column table, then each list of rows as its own table."""
-    if isinstance(result, list):
-        return table(result)
-    scalars = {k: v for k, v in result.items() if not isinstance(v, (dict, list))}
-    parts = []
-    if scalars:
-        parts.append(table([{"figure": k, "value": v} for k, v in scalars.items()]))
-    for key, value in result.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict) and key != "patients":
-            parts.append(f"**{key}**\n\n" + table(value))
-        elif isinstance(value, dict) and value and all(not isinstance(v, (dict, list)) for v in value.values()):
-            parts.append(f"**{key}**\n\n" + table([{"key": k, "value": v} for k, v in value.items()]))
-    return "\n\n".join(parts)
+def results_markdown(rows: pd.DataFrame, max_rows: int = 40) -> str:
+    """An outcome's ARD rows, each value typed by its statistic (text, count, flag or number)."""
+    shown = [{c: (typed(r) if c == "value" else None if pd.isna(r[c]) else r[c]) for c in ARD_COLUMNS}
+             for r in rows.head(max_rows).to_dict("records")]
+    more = len(rows) - max_rows
+    return table(shown) + (f"\n\n_{more} more rows: reports/ard.csv_" if more > 0 else "")

@@ -23,7 +23,7 @@ DATA_DOCS_LINK = "../data_docs/index.html"
 
 
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2", "html.j2"), default=True),
         undefined=jinja2.StrictUndefined,
@@ -31,11 +31,6 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["tp"] = fmt.timepoint_label
-    env.filters["pct"] = fmt.pct
-    env.filters["count"] = fmt.count
-    env.filters["missing"] = lambda v: fmt.MISSING if fmt.is_missing(v) or v == "" else v
-    return env
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None,
@@ -92,7 +87,7 @@ def provenance_items(provenance: dict | None) -> list[tuple[str, str]]:
         value = provenance[key]
         if isinstance(value, (dict, list)) or fmt.is_missing(value):
             continue
-        items.append((fmt.humanize(key), fmt.auto(value, key) if not isinstance(value, str) else value))
+        items.append((fmt.humanize(key), fmt.auto(value)))
     return items
 
 

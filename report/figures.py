@@ -1,7 +1,8 @@
 """Figures of the study report, drawn with matplotlib (Agg) and returned as inline SVG text.
 
 Every function takes plain DataFrames / lists and returns an SVG string ready to be embedded in HTML, or
-``None`` when there is nothing to draw (the report then says "not available in this export").
+``None`` when there is nothing to draw (the report then says "not available in this export"). The figures draw
+what the analysis computed (curves, means, shares) and the marts' patient-level values; they estimate nothing.
 
 The SVG is made fit for inlining and reproducible:
 - text stays text (``svg.fonttype = none``): small, selectable, crisp in print;
@@ -13,7 +14,6 @@ The SVG is made fit for inlining and reproducible:
 from __future__ import annotations
 
 import io
-import math
 import re
 from typing import Iterable, Sequence
 
@@ -22,9 +22,9 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from analysis.formatting import count, fraction, pct  # noqa: E402
 from report.formatting import is_missing, sort_timepoints, timepoint_label, to_float  # noqa: E402
 
 ACCENT = "#1f4e79"  # dark blue: the summary curve / mean
@@ -95,81 +95,37 @@ def _xml_escape(text: str) -> str:
 # --------------------------------------------------------------------------------------------------- KM
 
 
-def kaplan_meier_steps(time: Sequence[float], event: Sequence[int]) -> pd.DataFrame:
-    """KM estimate with the 95% CI by the log(−log) transform (lifelines' default) as a step table:
-    time, survival, ci_lower, ci_upper (one row per distinct time, starting at t = 0)."""
-    try:
-        from lifelines import KaplanMeierFitter
+def km_figure(steps: pd.DataFrame | None, at_risk: Sequence[tuple[int, int]], *,
+              mark: tuple[float, float] | None = None) -> str | None:
+    """Kaplan–Meier curve of overall survival (years), 95% CI band, censor ticks, numbers at risk below.
 
-        kmf = KaplanMeierFitter().fit(np.asarray(time, float), np.asarray(event, int))
-        sf = kmf.survival_function_.iloc[:, 0]
-        band = kmf.confidence_interval_survival_function_
-        return pd.DataFrame({"time": sf.index.to_numpy(float), "survival": sf.to_numpy(float),
-                             "ci_lower": band.iloc[:, 0].to_numpy(float),
-                             "ci_upper": band.iloc[:, 1].to_numpy(float)})
-    except ImportError:  # pragma: no cover - lifelines is a dependency; a plain estimator as a fallback
-        return _km_plain(np.asarray(time, float), np.asarray(event, int))
-
-
-def _km_plain(t: np.ndarray, e: np.ndarray) -> pd.DataFrame:  # pragma: no cover
-    times = np.unique(np.concatenate([[0.0], t]))
-    s, var, rows = 1.0, 0.0, []
-    for u in times:
-        at_risk = int((t >= u).sum())
-        d = int(((t == u) & (e == 1)).sum())
-        if at_risk and d:
-            s *= 1 - d / at_risk
-            if at_risk > d:
-                var += d / (at_risk * (at_risk - d))
-        if 0 < s < 1 and var > 0:
-            se = math.sqrt(var / math.log(s) ** 2)
-            lo, hi = s ** math.exp(1.96 * se), s ** math.exp(-1.96 * se)
-        else:
-            lo = hi = s
-        rows.append((u, s, lo, hi))
-    return pd.DataFrame(rows, columns=["time", "survival", "ci_lower", "ci_upper"])
-
-
-def km_figure(adtte: pd.DataFrame | None, *, mark_year: float | None = 5.0) -> str | None:
-    """Kaplan–Meier curve of overall survival (years), 95% CI band, censor ticks, numbers at risk below."""
-    if adtte is None or adtte.empty or not {"time_years", "event"} <= set(adtte.columns):
+    ``steps``: the step function as the analysis gives it (time_years, survival, ci_lower, ci_upper, n_censored;
+    one row per distinct time from 0); ``at_risk``: (year, patients at risk) for each tick of the time axis;
+    ``mark``: (year, survival) annotated on the curve (e.g. the 5-year estimate). Nothing is estimated here."""
+    if steps is None or steps.empty or not at_risk:
         return None
-    data = adtte
-    if "param" in data.columns:
-        os_rows = data[data["param"].astype(str) == "OS"]
-        data = os_rows if not os_rows.empty else data
-    t = pd.to_numeric(data["time_years"], errors="coerce")
-    e = pd.to_numeric(data["event"], errors="coerce")
-    ok = t.notna() & e.notna() & (t >= 0)
-    t, e = t[ok].to_numpy(float), e[ok].astype(int).to_numpy()
-    if t.size == 0:
-        return None
-    steps = kaplan_meier_steps(t, e)
-
-    horizon = max(1, int(math.ceil(max(t.max(), mark_year or 0))))
-    ticks = list(range(0, horizon + 1))
+    ticks = [year for year, _ in at_risk]
+    time = steps["time_years"].to_numpy(float)
     with plt.rc_context(_RC):
         fig = plt.figure(figsize=(7.2, 4.4))
         grid = fig.add_gridspec(2, 1, height_ratios=[5, 0.55], hspace=0.36)
         ax = fig.add_subplot(grid[0])
         risk_ax = fig.add_subplot(grid[1], sharex=ax)
 
-        ax.fill_between(steps["time"], 100 * steps["ci_lower"], 100 * steps["ci_upper"], step="post",
+        ax.fill_between(time, 100 * steps["ci_lower"], 100 * steps["ci_upper"], step="post",
                         color=BAND, alpha=0.55, linewidth=0, label="95% CI")
-        ax.step(steps["time"], 100 * steps["survival"], where="post", color=ACCENT, linewidth=2,
-                label="Overall survival")
-        cens = t[e == 0]
-        if cens.size:
-            surv_at = np.array([steps.loc[steps["time"] <= c, "survival"].iloc[-1] for c in cens])
-            ax.plot(cens, 100 * surv_at, linestyle="none", marker="|", markersize=9, markeredgewidth=1.4,
-                    color=ACCENT, label="Censored")
-        if mark_year is not None and t.max() >= mark_year:
-            s5 = steps.loc[steps["time"] <= mark_year, "survival"].iloc[-1]
-            ax.axvline(mark_year, color="#888888", linestyle=":", linewidth=1)
-            ax.annotate(f"{mark_year:g} years: {100 * s5:.1f}%", xy=(mark_year, 100 * s5),
+        ax.step(time, 100 * steps["survival"], where="post", color=ACCENT, linewidth=2, label="Overall survival")
+        censored = steps[steps["n_censored"] > 0]
+        if len(censored):
+            ax.plot(censored["time_years"], 100 * censored["survival"], linestyle="none", marker="|", markersize=9,
+                    markeredgewidth=1.4, color=ACCENT, label="Censored")
+        if mark is not None:
+            year, survival = mark
+            ax.axvline(year, color="#888888", linestyle=":", linewidth=1)
+            ax.annotate(f"{year:g} years: {pct(survival)}", xy=(year, 100 * survival),
                         xytext=(-8, -22), textcoords="offset points", ha="right", fontsize=9, color="#222222")
         ax.set_ylim(0, 102)
-        ax.set_xlim(0, horizon + 0.05)
+        ax.set_xlim(0, max(ticks) + 0.05)
         ax.set_yticks(range(0, 101, 20))
         ax.set_yticklabels([f"{v}%" for v in range(0, 101, 20)])
         ax.set_ylabel("Overall survival")
@@ -182,8 +138,8 @@ def km_figure(adtte: pd.DataFrame | None, *, mark_year: float | None = 5.0) -> s
         risk_ax.axis("off")
         risk_ax.text(-0.05, 0.5, "Number at risk", transform=risk_ax.get_yaxis_transform(), ha="right",
                      va="center", fontsize=9, fontweight="bold")
-        for tick in ticks:
-            risk_ax.text(tick, 0.5, str(int((t >= tick).sum())), ha="center", va="center", fontsize=9)
+        for year, n in at_risk:
+            risk_ax.text(year, 0.5, count(n), ha="center", va="center", fontsize=9)
         return svg_text(fig, "km-overall-survival", "Kaplan–Meier estimate of overall survival with 95% "
                         "confidence band, censoring ticks and numbers at risk")
 
@@ -199,10 +155,9 @@ def trajectory_figure(values: pd.DataFrame | None, summary: Iterable[dict] | Non
                       max_lines: int = MAX_PATIENT_LINES) -> str | None:
     """Individual patient lines (light grey) and mean ± SD by timepoint.
 
-    ``values``: record_id, timepoint, value (analysed values). ``summary``: rows {timepoint, n, mean, sd}
-    (e.g. from outcomes.json); where absent the mean and SD are computed from ``values``. With more than
-    ``max_lines`` patients, every k-th patient (by record id) is drawn, and the legend says how many; the mean
-    and SD always use every patient.
+    ``values``: record_id, timepoint, value (the analysed values of the mart). ``summary``: the analysis' rows
+    {timepoint, n, mean, sd}; a timepoint without one shows no mean. With more than ``max_lines`` patients, every
+    k-th patient (by record id) is drawn, and the legend says how many; the mean and SD are of every patient.
     """
     summary_rows = [r for r in (summary or []) if isinstance(r, dict) and not is_missing(r.get("timepoint"))]
     has_values = values is not None and not values.empty
@@ -216,15 +171,8 @@ def trajectory_figure(values: pd.DataFrame | None, summary: Iterable[dict] | Non
     if not tps:
         return None
     pos = {tp: i for i, tp in enumerate(tps)}
-
-    stats = {}
-    for r in summary_rows:
-        stats[str(r["timepoint"])] = (to_float(r.get("mean")), to_float(r.get("sd")), to_float(r.get("n")))
-    if has_values:
-        for tp, grp in values.groupby("timepoint"):
-            if str(tp) not in stats:
-                v = grp["value"].to_numpy(float)
-                stats[str(tp)] = (float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else None, float(v.size))
+    stats = {str(r["timepoint"]): (to_float(r.get("mean")), to_float(r.get("sd")), to_float(r.get("n")))
+             for r in summary_rows}
 
     with plt.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(7.2, 3.9))
@@ -270,23 +218,22 @@ def trajectory_figure(values: pd.DataFrame | None, summary: Iterable[dict] | Non
         return svg_text(fig, name, title or ylabel)
 
 
-def bar_by_timepoint(rows: Iterable[dict] | None, *, name: str, numerator: str, denominator: str, ylabel: str,
-                     title: str = "") -> str | None:
-    """Bars of numerator / denominator (as %) by timepoint, annotated "k/n"."""
-    rows = [r for r in (rows or []) if isinstance(r, dict) and not is_missing(r.get("timepoint"))]
-    rows = [r for r in rows if to_float(r.get(denominator))]
+def bar_by_timepoint(rows: Iterable[dict] | None, *, name: str, ylabel: str, title: str = "") -> str | None:
+    """Bars of a percentage by timepoint, annotated "k/n": rows {timepoint, count, denominator, pct (0–100)}
+    as the analysis gives them (timepoints without a denominator are left out)."""
+    rows = [r for r in (rows or []) if isinstance(r, dict) and not is_missing(r.get("timepoint"))
+            and to_float(r.get("denominator"))]
     if not rows:
         return None
     by_tp = {str(r["timepoint"]): r for r in rows}
     tps = sort_timepoints(by_tp)
-    ks = [to_float(by_tp[tp].get(numerator)) or 0.0 for tp in tps]
-    ns = [to_float(by_tp[tp].get(denominator)) or 0.0 for tp in tps]
-    shares = [100 * k / n if n else 0.0 for k, n in zip(ks, ns)]
+    shares = [to_float(by_tp[tp].get("pct")) or 0.0 for tp in tps]
     with plt.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(7.2, 3.2))
         ax.bar(range(len(tps)), shares, color=ACCENT, width=0.6)
-        for i, (k, n, s) in enumerate(zip(ks, ns, shares)):
-            ax.text(i, s + 1.5, f"{int(k)}/{int(n)}", ha="center", va="bottom", fontsize=8.5)
+        for i, (tp, share) in enumerate(zip(tps, shares)):
+            ax.text(i, share + 1.5, fraction(by_tp[tp].get("count"), by_tp[tp].get("denominator")), ha="center",
+                    va="bottom", fontsize=8.5)
         ax.set_xticks(range(len(tps)))
         ax.set_xticklabels([timepoint_label(tp) for tp in tps], fontsize=8.5)
         top = max(shares) if shares else 0

@@ -3,8 +3,9 @@
 The text is written to a temporary file in the target's own directory (so the final rename never crosses a
 file system), flushed and fsynced, then moved over the target with ``os.replace`` (atomic on POSIX and
 Windows); the directory is fsynced too where the platform allows. Readers see the old file or the new one,
-never a mix. JSON is serialised completely before anything touches the disk, with ``allow_nan=False``
-(NaN / ±inf are a bug upstream, not something to publish), sorted keys and an indent of 2.
+never a mix. Files published together (``publish_files``) are all written before any of them replaces its
+target. JSON is serialised completely before anything touches the disk, with ``allow_nan=False`` (NaN / ±inf
+are a bug upstream, not something to publish), sorted keys and an indent of 2.
 """
 
 from __future__ import annotations
@@ -24,25 +25,37 @@ def _umask() -> int:
 
 def publish_text(path: str | os.PathLike, text: str, *, encoding: str = "utf-8") -> Path:
     """Atomically write ``text`` to ``path`` (parent directories are created). Returns the path."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode(encoding)  # encode first: an encoding error must not leave a temp file behind
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
+    return publish_files({path: text}, encoding=encoding)[0]
+
+
+def publish_files(texts: dict[str | os.PathLike, str], *, encoding: str = "utf-8") -> list[Path]:
+    """Publish several files together: every text is encoded and written to its temporary file first, and only
+    when all are written does each replace its target (a failure before that leaves every target as it was)."""
+    staged: list[tuple[str, Path]] = []
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp creates 0600; a report is an ordinary file
-        os.replace(tmp_name, target)
+        for path, text in texts.items():
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            data = text.encode(encoding)  # encode first: an encoding error must not leave a temp file behind
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
+            staged.append((tmp_name, target))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp creates 0600; a report is an ordinary file
+        for tmp_name, target in staged:
+            os.replace(tmp_name, target)
     except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
+        for tmp_name, _ in staged:
+            try:
+                os.unlink(tmp_name)
+            except FileNotFoundError:
+                pass
         raise
-    _fsync_dir(target.parent)
-    return target
+    for directory in {target.parent for _, target in staged}:
+        _fsync_dir(directory)
+    return [target for _, target in staged]
 
 
 def _fsync_dir(directory: Path) -> None:

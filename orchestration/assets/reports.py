@@ -1,7 +1,8 @@
-"""outcomes -> reports: outcomes.json and the study report, published atomically.
+"""analysis/results -> reports: outcomes.json with ard.csv, and the study report, each published atomically.
 
-They run only when every quality gate passed (the gates are blocking checks upstream), so a blocked run
-leaves the last published outcomes.json and report.html byte for byte as they were.
+Both are rendered from the analysis results dataset (the ARD); the report reads the marts only for its
+patient-level figures. They run only when every quality gate passed (the gates are blocking checks upstream), so a
+blocked run leaves the last published outcomes.json, ard.csv and report.html byte for byte as they were.
 """
 
 
@@ -9,19 +10,20 @@ import time
 from datetime import datetime, timezone
 
 import dagster as dg
+import pandas as pd
 
-from analysis.outcomes import assert_jsonable
-from orchestration.assets.dbt import mart_key
-from orchestration.assets.endpoints import mark_published
-from orchestration.assets.outcomes import OUTCOMES, outcome_key
+from analysis.ard import to_csv
+from analysis.outcomes import outcomes_document
+from orchestration.assets.dbt import model_key
+from orchestration.assets.quality import FINDINGS
+from quality.endpoints import mark_published
+from orchestration.assets.outcomes import RESULTS
 from orchestration.resources import StudyLocations, Warehouse
 from orchestration.version import code_version
-from report.publish import publish_json, publish_text
+from report.publish import dumps_json, publish_files, publish_text
 from report.study_report import render_study_report
 
-OUTCOME_NAMES = tuple(o.name for o in OUTCOMES) + ("cohort_flow",)
-OUTCOME_INS = {name: dg.AssetIn(key=outcome_key(name)) for name in OUTCOME_NAMES}
-MARTS = ("adsl", "adbds", "adtte", "adae", "adex")
+RESULTS_IN = {"results": dg.AssetIn(key=RESULTS)}
 
 
 def provenance(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dict:
@@ -46,35 +48,41 @@ def provenance(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dict:
 @dg.asset(
     key=["reports", "outcomes_json"],
     group_name="reports",
-    ins=OUTCOME_INS,
-    kinds={"json"},
-    description="SSC_HOME/reports/outcomes.json: every outcome with the contract's keys (unrounded), plus provenance.",
+    ins=RESULTS_IN,
+    kinds={"json", "csv"},
+    description="SSC_HOME/reports/outcomes.json (every outcome with the contract's keys, unrounded, plus "
+                "provenance) and reports/ard.csv (the analysis results dataset it is read from), published together.",
 )
-def outcomes_json(context: dg.AssetExecutionContext, warehouse: Warehouse, locations: StudyLocations, **outcomes):
-    document = {name: outcomes[name] for name in OUTCOME_NAMES}
+def outcomes_json(context: dg.AssetExecutionContext, warehouse: Warehouse, locations: StudyLocations,
+                  results: pd.DataFrame):
+    document = outcomes_document(results)
     document["provenance"] = provenance(context, warehouse)
-    path = locations.reports / "outcomes.json"
-    publish_json(path, assert_jsonable(document))
+    path, csv = locations.reports / "outcomes.json", locations.reports / "ard.csv"
+    publish_files({path: dumps_json(document), csv: to_csv(results)})
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
+                                          "ard": dg.MetadataValue.path(str(csv)),
                                           "drop": document["provenance"]["drop_id"]})
 
 
 @dg.asset(
     key=["reports", "study_report"],
     group_name="reports",
-    ins=OUTCOME_INS,
-    deps=[mart_key(m) for m in MARTS] + [dg.AssetKey(["quality", "findings"])],
+    ins=RESULTS_IN,
+    deps=[model_key("adbds"), FINDINGS],
     kinds={"html"},
-    description="SSC_HOME/reports/report.html: the self-contained study report for clinicians.",
+    description="SSC_HOME/reports/report.html: the self-contained study report for clinicians, rendered from the "
+                "analysis results (patient trajectories from marts.adbds).",
 )
-def study_report(context: dg.AssetExecutionContext, warehouse: Warehouse, locations: StudyLocations, **outcomes):
+def study_report(context: dg.AssetExecutionContext, warehouse: Warehouse, locations: StudyLocations,
+                 results: pd.DataFrame):
     started = time.perf_counter()
-    marts = warehouse.read_tables(*(f"marts.{m}" for m in MARTS))
+    adbds = warehouse.read_tables("marts.adbds")["adbds"]
     quality = warehouse.read_tables("quality.findings", "quality.reconciliation")
-    html = render_study_report(dict(outcomes), marts, quality, provenance(context, warehouse))
+    html = render_study_report(results, adbds, quality, provenance(context, warehouse))
     path = locations.reports / "report.html"
     publish_text(path, html)
-    mark_published(warehouse, context.run.run_id)
+    with warehouse.connect() as conn:  # this run becomes the one the next runs compare with
+        mark_published(conn, context.run.run_id)
     seconds = time.perf_counter() - started
     context.log.info(f"report.html: {len(html) / 1e6:.2f} MB rendered in {seconds:.1f} s")
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "bytes": len(html),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 
 TARGET_DAY = {"baseline": 0, "month_1": 30, "month_3": 91, "month_6": 182, "month_12": 365, "month_24": 730,
@@ -61,6 +62,7 @@ ADSL_DEFAULTS = {
     "ild_baseline": False, "pah_baseline": False, "digital_ulcers_baseline": False,
     "prior_cyclophosphamide": False, "prior_mmf": False, "prior_methotrexate": False,
     "prior_glucocorticoids": False, "prior_other": False, "vital_status": "Alive", "death_date": None,
+    "death_date_recorded": None,
     "death_cause": None, "death_treatment_related": None, "last_contact_date": None, "last_assessment_date": None,
     "last_known_alive_date": None, "lost_to_follow_up": False, "baseline_mrss": 20.0, "baseline_fvc": 80.0,
     "baseline_dlco": 60.0, "baseline_pasp": 30.0, "baseline_haq_di": 1.0,
@@ -108,3 +110,34 @@ def adex(rows) -> pd.DataFrame:
                          for i, (r, x) in enumerate(rows)],
                         columns=["record_id", "repeat_instance", "infusion_date", "study_day",
                                  "infusion_weight_kg", "cell_dose_per_kg", "infusion_reaction"])
+
+
+def cohort(n=12, seed=3) -> dict[str, pd.DataFrame]:
+    """Every mart of a small random cohort: n patients, missed visits, one death, HRCT and AEs."""
+    rng = np.random.default_rng(seed)
+    ids = [f"{i + 1:03d}" for i in range(n)]
+    sl = adsl([{"record_id": r, "ild_baseline": i % 2 == 0, "pah_baseline": i % 4 == 0} for i, r in enumerate(ids)])
+    rows, tte = [], []
+    for i, r in enumerate(ids):
+        dead = i == 5
+        for tp in list(TARGET_DAY)[: 4 if dead else None]:
+            if rng.random() < 0.1 and tp != "baseline":
+                continue  # missed visit
+            sr = int(rng.integers(1, 10 ** 6))
+            rows.append(bds(r, "mrss_total", tp, float(rng.integers(5, 30)), source_row=sr))
+            for p, v in (("haq_di", float(rng.uniform(0, 3))), ("rcs", float(rng.integers(0, 10))),
+                         ("du_active_count", float(rng.integers(0, 3))), ("medsger_pv", float(rng.integers(0, 5))),
+                         ("fvc_pct_pred", float(rng.uniform(50, 100))), ("dlco_pct_pred", float(rng.uniform(40, 90))),
+                         ("echo_pasp_mmhg", float(rng.uniform(20, 50)))):
+                rows.append(bds(r, p, tp, v if rng.random() > 0.1 else None))
+            if tp in ("baseline", "month_12", "month_60"):
+                s = int(rng.integers(1, 10 ** 6))
+                rows += [bds(r, "hrct_extent_pct", tp, float(rng.uniform(5, 40)), source_row=s),
+                         bds(r, "hrct_change", tp, None if tp == "baseline" else float(rng.integers(1, 4))
+                             if rng.random() < 0.5 else None, source_row=s)]
+        tte.append((r, 1.8 if dead else 5.6, 1 if dead else 0))
+    sl.loc[5, ["vital_status", "death_date", "death_date_recorded"]] = ["Dead", DAY0 + timedelta(days=657),
+                                                                      "2019-10-20"]
+    ae = adae([(ids[0], 1, False, 1), (ids[1], 2, True, 2)])
+    ex = adex([(r, False) for r in ids])
+    return {"adsl": sl, "adbds": adbds(rows), "adtte": adtte(tte), "adae": ae, "adex": ex}

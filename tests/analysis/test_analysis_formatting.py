@@ -1,4 +1,5 @@
-"""Paper-style formatting."""
+"""The one rounding rule: counts whole, percentages 1 decimal, p-values 3 decimals or "<0.001", every other number
+2 decimals, ties half up on the decimal representation."""
 
 import pytest
 from hypothesis import given
@@ -12,11 +13,14 @@ def test_examples():
     assert f.pct_value(72.0) == "72.0%"
     assert f.mean_sd(18.6829, 7.2612) == "18.68 (7.26)"
     assert f.mean_sd(18.6829, None) == "18.68 (–)"
-    assert f.fraction(5, 8) == "5/8"
-    assert f.n_pct(23, 41) == "23 (56.1%)"
-    assert f.n_pct(0, 0) == "0 (–)"
-    assert f.median_iqr(12, 8, 15.25) == "12.0 (8.0–15.3)"
-    assert f.estimate_ci(0.927, 0.793, 0.976) == "0.93 (0.79–0.98)"
+    assert f.fraction(5, 8) == "5/8" and f.fraction(None, 8) == "–"
+    assert f.n_pct(23, 100 * 23 / 41) == "23 (56.1%)"
+    assert f.n_pct(0, None) == "0 (–)" and f.n_pct(None, 10.0) == "–"
+    assert f.median_iqr(12, 8, 15.25) == "12.00 (8.00–15.25)"
+    assert f.median_iqr(12, 8, 15.25, 1) == "12.0 (8.0–15.3)"  # 15.25 half up
+    assert f.interval(15.9, 20.3) == "15.90 to 20.30"
+    assert f.pct_interval(0.789, 0.976) == "78.9–97.6"
+    assert f.count(41.0) == "41" and f.count(None) == "–"
 
 
 @pytest.mark.parametrize("p, text", [(0.0004, "<0.001"), (0.001, "0.001"), (0.01249, "0.012"), (0.0125, "0.013"),
@@ -26,12 +30,14 @@ def test_p_value(p, text):
 
 
 def test_half_up_and_negative_zero():
-    assert f.fixed(2.675, 2) == "2.68"   # binary float would give 2.67 with round()
-    assert f.fixed(0.125, 2) == "0.13"
-    assert f.fixed(-0.001, 2) == "0.00"
-    assert f.fixed(None) == "–"
+    assert f.fixed(2.675) == "2.68"   # the binary float is below 2.675: Python's formatting gives 2.67
+    assert f.fixed(0.125) == "0.13"   # an exact binary half: Python's formatting rounds to even, 0.12
+    assert f.fixed(1.125) == "1.13"
+    assert f.fixed(-0.001) == "0.00"
+    assert f.pct_value(12.25) == "12.3%"
+    assert f.fixed(None) == "–" and f.fixed(float("inf")) == "–"
 
 
 @given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False))
 def test_fixed_is_within_half_unit(x):
-    assert abs(float(f.fixed(x, 2)) - x) <= 0.005 + 1e-9
+    assert abs(float(f.fixed(x)) - x) <= 0.005 + 1e-9

@@ -4,39 +4,9 @@ import json
 
 import numpy as np
 import pytest
-from analysis_builders import TARGET_DAY, adae, adbds, adex, adsl, adtte, bds
+from analysis_builders import cohort
 
 from analysis.outcomes import CONTRACT_KEYS, assert_jsonable, compute_outcomes
-
-TIMEPOINTS = list(TARGET_DAY)
-
-
-def cohort(n=12, seed=3):
-    rng = np.random.default_rng(seed)
-    ids = [f"{i + 1:03d}" for i in range(n)]
-    sl = adsl([{"record_id": r, "ild_baseline": i % 2 == 0, "pah_baseline": i % 4 == 0} for i, r in enumerate(ids)])
-    rows, tte = [], []
-    for i, r in enumerate(ids):
-        dead = i == 5
-        for tp in TIMEPOINTS[: 4 if dead else None]:
-            if rng.random() < 0.1 and tp != "baseline":
-                continue  # missed visit
-            sr = int(rng.integers(1, 10 ** 6))
-            rows.append(bds(r, "mrss_total", tp, float(rng.integers(5, 30)), source_row=sr))
-            for p, v in (("haq_di", float(rng.uniform(0, 3))), ("rcs", float(rng.integers(0, 10))),
-                         ("du_active_count", float(rng.integers(0, 3))), ("medsger_pv", float(rng.integers(0, 5))),
-                         ("fvc_pct_pred", float(rng.uniform(50, 100))), ("dlco_pct_pred", float(rng.uniform(40, 90))),
-                         ("echo_pasp_mmhg", float(rng.uniform(20, 50)))):
-                rows.append(bds(r, p, tp, v if rng.random() > 0.1 else None))
-            if tp in ("baseline", "month_12", "month_60"):
-                s = int(rng.integers(1, 10 ** 6))
-                rows += [bds(r, "hrct_extent_pct", tp, float(rng.uniform(5, 40)), source_row=s),
-                         bds(r, "hrct_change", tp, None if tp == "baseline" else float(rng.integers(1, 4))
-                             if rng.random() < 0.5 else None, source_row=s)]
-        tte.append((r, 1.8 if dead else 5.6, 1 if dead else 0))
-    ae = adae([(ids[0], 1, False, 1), (ids[1], 2, True, 2)])
-    ex = adex([(r, False) for r in ids])
-    return {"adsl": sl, "adbds": adbds(rows), "adtte": adtte(tte), "adae": ae, "adex": ex}
 
 
 def test_compute_outcomes_contract_and_types():

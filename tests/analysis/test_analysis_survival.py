@@ -2,10 +2,11 @@
 
 import math
 
+import pandas as pd
 import pytest
 from analysis_builders import adtte
 
-from analysis.survival import at_risk_table, km_curve, median_follow_up, overall_survival
+from analysis.survival import at_risk_table, deaths, km_curve, median_follow_up, overall_survival, risk_table_years
 
 Z = 1.959963984540054  # standard normal 97.5 % quantile
 
@@ -90,11 +91,38 @@ def test_published_five_year_figure():
 
 def test_curve_and_risk_table():
     curve = km_curve(FIVE)
-    assert list(curve.columns) == ["time_years", "survival", "ci_lower", "ci_upper"]
-    assert curve["survival"].iloc[0] == 1.0 and curve["survival"].iloc[-1] == pytest.approx(0.3)
+    assert list(curve.columns) == ["time_years", "survival", "ci_lower", "ci_upper", "at_risk", "n_censored"]
+    assert curve["time_years"].tolist() == [0.0, 0.5, 1.0, 3.0, 6.0]
+    assert curve["survival"].tolist() == pytest.approx([1.0, 0.8, 0.6, 0.3, 0.3])
+    assert curve["at_risk"].tolist() == [5, 5, 4, 2, 1]  # time ≥ t
+    assert curve["n_censored"].tolist() == [0, 0, 1, 0, 1]  # c at 1.0, e at 6.0
+    lo, hi = loglog_ci(0.6, 1 / (5 * 4) + 1 / (4 * 3))
+    assert (curve["ci_lower"][2], curve["ci_upper"][2]) == (pytest.approx(lo), pytest.approx(hi))
     table = at_risk_table(FIVE, [0, 1, 3, 5])
     assert table["at_risk"].tolist() == [5, 4, 2, 1]
     assert table["deaths"].tolist() == [0, 2, 3, 3]
+
+
+def test_risk_table_years_reach_the_last_time_and_five_years():
+    assert risk_table_years(FIVE) == [0, 1, 2, 3, 4, 5, 6]  # last time 6.0
+    assert risk_table_years(adtte([("a", 2.2, 0)])) == [0, 1, 2, 3, 4, 5]
+    assert risk_table_years(adtte([("a", 5.1, 0)])) == [0, 1, 2, 3, 4, 5, 6]
+
+
+def test_deaths_listing():
+    day0 = pd.Timestamp("2018-01-01")
+    sl = pd.DataFrame({
+        "record_id": ["a", "b", "c", "d"], "vital_status": ["Dead", "Dead", "Alive", "Dead"],
+        "death_date": [day0 + pd.Timedelta(days=900), day0 + pd.Timedelta(days=200), pd.NaT, pd.NaT],
+        "death_date_recorded": ["2020-06-19", "2018-07-20", None, "UNK"],
+        "death_cause": ["Infection", None, None, "Unknown"], "death_treatment_related": [False, None, None, True]})
+    tte = adtte([("a", 900 / 365.25, 1), ("b", 200 / 365.25, 1), ("c", 6.0, 0)])
+    assert deaths(sl, tte) == [  # placed deaths by death date, then the one without a usable date
+        {"record_id": "b", "placed": True, "time_years": pytest.approx(200 / 365.25), "cause": None,
+         "treatment_related": None},
+        {"record_id": "a", "placed": True, "time_years": pytest.approx(900 / 365.25), "cause": "Infection",
+         "treatment_related": False},
+        {"record_id": "d", "placed": False, "time_years": None, "cause": "Unknown", "treatment_related": True}]
 
 
 def test_median_follow_up_reverse_km():

@@ -6,7 +6,7 @@ import pytest
 from analysis_builders import adbds, adsl, adtte, bds, series
 
 from analysis.cohort import cohort_flow
-from analysis.table1 import table1
+from analysis.table1 import shown, table1
 
 SL = adsl([
     {"record_id": "A", "age_years": 30, "sex": "Female", "ild_baseline": True, "baseline_mrss": 20.0,
@@ -23,23 +23,35 @@ SL = adsl([
 def test_table1_rows():
     out = table1(SL)
     rows = {r["characteristic"]: r for r in out["rows"]}
-    assert out["n"] == 4
+    assert out["n"] == 4 and rows["Patients"]["raw"] == {"count": 4}
     age = rows["Age (years)"]
-    assert age["n"] == 3 and age["raw"]["mean"] == 40.0 and age["raw"]["sd"] == 10.0
+    assert (age["parameter"], age["group"], age["n"]) == ("age_years", None, 3)
+    assert age["raw"]["mean"] == 40.0 and age["raw"]["sd"] == 10.0
     assert age["raw"]["q1"] == 35.0 and age["raw"]["q3"] == 45.0
-    assert age["value"] == "40.0 (10.0); median 40.0 (35.0–45.0)"
-    assert rows["Female"]["value"] == "3 (75.0%)" and rows["Female"]["raw"]["count"] == 3
-    assert rows["Diffuse cutaneous SSc"]["value"] == "3 (75.0%)"
-    assert rows["Limited cutaneous SSc"]["value"] == "1 (25.0%)"
-    assert rows["SSc sine scleroderma"]["value"] == "0 (0.0%)"
+    assert rows["Female"]["raw"] == {"count": 3, "denominator": 4, "pct": 75.0}
+    assert (rows["Female"]["parameter"], rows["Female"]["group"]) == ("sex", "Female")
+    assert rows["Limited cutaneous SSc"]["raw"]["pct"] == 25.0
+    assert rows["SSc sine scleroderma"]["raw"] == {"count": 0, "denominator": 4, "pct": 0.0}
     dd = rows["Disease duration (years)"]
-    assert dd["raw"]["median"] == 2.5 and dd["value"] == "2.5 (1.8–4.8)"  # numpy linear quartiles 1.75, 4.75
+    assert dd["raw"]["median"] == 2.5 and (dd["raw"]["q1"], dd["raw"]["q3"]) == (1.75, 4.75)  # numpy linear
     # booleans: denominator = patients with the item recorded
-    assert rows["Interstitial lung disease"]["value"] == "2 (66.7%)" and rows["Interstitial lung disease"]["n"] == 3
-    assert rows["Anti-Scl-70 (topoisomerase I)"]["value"] == "2 (66.7%)"
+    ild = rows["Interstitial lung disease"]
+    assert ild["raw"] == {"count": 2, "denominator": 3, "pct": pytest.approx(200 / 3)} and ild["n"] == 3
     mrss = rows["Baseline mRSS"]
-    assert mrss["n"] == 3 and mrss["value"] == "20.00 (10.00)"
-    assert rows["Prior glucocorticoids"]["value"] == "0 (0.0%)"
+    assert mrss["n"] == 3 and (mrss["raw"]["mean"], mrss["raw"]["sd"]) == (20.0, 10.0)
+
+
+def test_table1_text_by_the_rounding_rule_and_as_first_published():
+    rows = {r["characteristic"]: r for r in table1(SL)["rows"]}
+    age, dd = rows["Age (years)"], rows["Disease duration (years)"]
+    assert shown("age_years", age["raw"]) == "40.00 (10.00); median 40.00 (35.00–45.00)"
+    assert shown("age_years", age["raw"], 1) == "40.0 (10.0); median 40.0 (35.0–45.0)"
+    assert shown("disease_duration_years", dd["raw"], 1) == "2.5 (1.8–4.8)"  # 1.75 and 4.75 half up
+    assert shown("sex", rows["Female"]["raw"]) == "3 (75.0%)"
+    assert shown("ild_baseline", rows["Interstitial lung disease"]["raw"]) == "2 (66.7%)"
+    assert shown("baseline_mrss", rows["Baseline mRSS"]["raw"]) == "20.00 (10.00)"
+    assert shown(None, rows["Patients"]["raw"]) == "4"
+    assert shown("ab_x", {"count": 0, "denominator": 0, "pct": None}) == "0 (–)"
 
 
 def test_cohort_flow():

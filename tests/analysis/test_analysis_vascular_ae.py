@@ -3,7 +3,7 @@
 import pytest
 from analysis_builders import adae, adbds, adex, adtte, bds, series
 
-from analysis.adverse_events import adverse_events
+from analysis.adverse_events import adverse_events, patient_years, rate_per_100py, serious_or_related
 from analysis.vascular import vascular
 
 BDS = adbds(
@@ -37,23 +37,54 @@ EX = adex([("A", False), ("A", True), ("B", None), ("C", True), ("D", False)])
 
 def test_adverse_events():
     out = adverse_events(AE, EX, TTE)
-    assert out["n_events"] == 6 and out["n_patients"] == 3 and out["serious"] == 2
-    assert out["related"] == 3 and out["related_patients"] == 2  # relation 3, 4, 5 only
-    assert out["by_grade"] == {"1": 2, "2": 1, "3": 1, "4": 0, "5": 1} and out["grade_missing"] == 1
-    assert out["by_relation"] == {"1": 1, "2": 1, "3": 1, "4": 1, "5": 1} and out["relation_missing"] == 1
+    assert out["n_events"] == 6 and out["n_patients"] == 3
     assert out["patient_years"] == 10.0
     assert out["events_per_100_patient_years"] == pytest.approx(60.0)
-    assert out["infusion_reactions"] == {"n_infusions": 5, "n_reactions": 2, "n_patients": 2}
+    # seriousness: A's grade 2, B's grade 5 serious; C's blank not recorded
+    assert out["by_seriousness"] == {"serious": {"n_events": 2, "n_patients": 2, "rate_per_100py": 20.0},
+                                     "not_serious": {"n_events": 3, "n_patients": 3, "rate_per_100py": 30.0},
+                                     "not_recorded": {"n_events": 1, "n_patients": 1, "rate_per_100py": 10.0}}
+    # the mart's flag decides: relation 3, 4, 5 (A once, B twice)
+    assert out["by_relatedness"]["related"] == {"n_events": 3, "n_patients": 2, "rate_per_100py": 30.0}
+    assert out["by_relatedness"]["not_related"]["n_events"] == 3
+    assert {g: t["n_events"] for g, t in out["by_grade"].items()} == {"1": 2, "2": 1, "3": 1, "4": 0, "5": 1,
+                                                                      "not_recorded": 1}
+    assert out["by_grade"]["1"]["n_patients"] == 2  # A and C
+    assert {g: t["n_events"] for g, t in out["by_relation"].items()} == {"1": 1, "2": 1, "3": 1, "4": 1, "5": 1,
+                                                                         "not_recorded": 1}
+    assert {g: t["n_events"] for g, t in out["by_outcome"].items()} == {"1": 6, "2": 0, "3": 0, "4": 0, "5": 0,
+                                                                        "6": 0, "not_recorded": 0}
+    assert out["infusion_reactions"] == {"n_infusions": 5, "n_patients_infused": 4, "n_reactions": 2,
+                                         "n_patients": 2}
+
+
+def test_the_related_flag_of_the_mart_is_the_definition():
+    events = adae([("A", 1, False, 4), ("B", 1, False, 1)])
+    events["related"] = [False, True]  # adae.sql's flag, whatever the code says
+    out = adverse_events(events, None, None)
+    assert out["by_relatedness"]["related"] == {"n_events": 1, "n_patients": 1, "rate_per_100py": None}
+    assert [e["record_id"] for e in serious_or_related(events)] == ["B"]
 
 
 def test_no_adverse_events():
     out = adverse_events(adae([]), adex([]), adtte([("A", 1.0, 0)]))
-    assert out["n_events"] == 0 and out["n_patients"] == 0 and out["related"] == 0
-    assert out["by_grade"] == {k: 0 for k in "12345"}
+    assert out["n_events"] == 0 and out["n_patients"] == 0
+    assert out["by_relatedness"]["related"]["n_events"] == 0
+    assert all(t["n_events"] == 0 for t in out["by_grade"].values())
     assert out["events_per_100_patient_years"] == 0.0
-    assert out["infusion_reactions"] == {"n_infusions": 0, "n_reactions": 0, "n_patients": 0}
+    assert out["infusion_reactions"] == {"n_infusions": 0, "n_patients_infused": 0, "n_reactions": 0,
+                                         "n_patients": 0}
+    assert serious_or_related(adae([])) == []
 
 
-def test_relation_2_is_not_related():
-    out = adverse_events(adae([("A", 1, False, 2), ("A", 1, False, 1)]), None, None)
-    assert out["related"] == 0 and out["events_per_100_patient_years"] is None
+def test_rates_need_follow_up_time():
+    assert rate_per_100py(3, 12.0) == pytest.approx(25.0)
+    assert rate_per_100py(3, 0.0) is None and rate_per_100py(3, None) is None
+    assert patient_years(None) is None and patient_years(adtte([])) is None
+
+
+def test_listing_of_serious_or_related_events_in_adae_order():
+    listing = serious_or_related(AE)
+    assert [(e["record_id"], e["ae_grade"], e["serious"], e["ae_relation"]) for e in listing] == [
+        ("A", 2.0, True, 3.0), ("B", 3.0, False, 4.0), ("B", 5.0, True, 5.0)]
+    assert listing[0]["event_name"] == "x" and listing[0]["instance"] == 2.0

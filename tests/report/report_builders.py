@@ -1,95 +1,137 @@
-"""Small hand-built inputs for the report tests: outcomes in the contract's shapes (numbers of the published
-paper), mart frames with the architecture's columns, findings in the findings schema."""
+"""Small hand-built inputs for the report tests: an analysis results dataset written by hand (the published
+paper's figures), mart frames with the architecture's columns, findings in the findings schema."""
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pandas as pd
-import pytest
+
+from analysis import ard
 
 TIMEPOINTS = [("baseline", 0), ("month_12", 365), ("month_36", 1095), ("month_60", 1825)]
 
 
-def contract_outcomes() -> dict:
-    return {
-        "overall_survival": {
-            "n": 41, "deaths": 3, "median_years": None,
-            "estimates": [
-                {"year": 1, "survival": 1.0, "ci_lower": 1.0, "ci_upper": 1.0, "at_risk": 41},
-                {"year": 3, "survival": 0.9512195121951219, "ci_lower": 0.8191, "ci_upper": 0.9875, "at_risk": 39},
-                {"year": 5, "survival": 0.926829268292683, "ci_lower": 0.7892, "ci_upper": 0.9757, "at_risk": 38},
-            ],
-        },
-        "mrss": {
-            "by_timepoint": [
-                {"timepoint": "month_12", "n": 41, "mean": 13.95, "sd": 8.49, "median": 12.0},
-                {"timepoint": "baseline", "n": 41, "mean": 18.68, "sd": 7.26, "median": 18.0},
-                {"timepoint": "month_36", "n": 38, "mean": 13.29, "sd": 7.67, "median": 12.5},
-                {"timepoint": "month_60", "n": 38, "mean": 12.39, "sd": 8.49, "median": 11.0},
-            ],
-            "change_from_baseline": [
-                {"timepoint": "month_12", "n_paired": 41, "mean_change": -4.73, "sd_change": 5.1,
-                 "t_test_p": 0.00002, "wilcoxon_p": 0.00004},
-                {"timepoint": "month_60", "n_paired": 38, "mean_change": -6.2, "sd_change": 6.0,
-                 "t_test_p": 0.0123456, "wilcoxon_p": 0.02},
-            ],
-        },
-        "hrct_ild": {"n_ild": 27, "n_evaluable": 25, "improved": 6, "stable": 12, "worsened": 7,
-                     "improved_or_stable_pct": 72.0},
-        "pah": {"n": 8, "stable": 5, "worsened": 2, "not_evaluable": 1},
-        "haq_di": {"by_timepoint": [{"timepoint": "baseline", "n": 40, "mean": 1.2, "sd": 0.6, "median": 1.1},
-                                    {"timepoint": "month_60", "n": 36, "mean": 0.9, "sd": 0.5, "median": 0.8}]},
-        "vascular": {
-            "rcs_by_timepoint": [{"timepoint": "baseline", "n": 41, "mean": 5.1, "sd": 2.0, "median": 5.0},
-                                 {"timepoint": "month_60", "n": 38, "mean": 3.2, "sd": 1.8, "median": 3.0}],
-            "digital_ulcers_by_timepoint": [{"timepoint": "baseline", "n": 41, "patients_with_active_ulcers": 12},
-                                            {"timepoint": "month_60", "n": 38, "patients_with_active_ulcers": 4}],
-        },
-        "adverse_events": {"n_events": 30, "n_patients": 15, "serious": 4, "related": 0,
-                           "by_grade": {"1": 18, "2": 8, "3": 3, "4": 0, "5": 1}},
-    }
+def _rows(analysis: str, rows: list[tuple]) -> list[dict]:
+    """(statistic, value, keys) → ARD rows of one analysis (source 'hand-written')."""
+    return [ard.row(analysis, statistic, value, source="hand-written", **keys) for statistic, value, keys in rows]
 
 
-def extra_outcomes() -> dict:
-    """The extras in the shapes analysis/ produces (table1 as {n, rows}, lung_function with flat keys)."""
-    return {
-        "table1": {"n": 41, "rows": [
-            {"characteristic": "Patients", "value": "41", "n": 41, "raw": {"count": 41}},
-            {"characteristic": "Female", "value": "37 (90.2%)", "n": 41, "raw": {"count": 37}},
-            {"characteristic": "Age (years)", "value": "41.2 (10.3); median 40 (33–49)", "n": 41, "raw": {}}]},
-        "mrss_mixed_model": {
-            "n_observations": 158, "n_patients": 41, "converged": True, "warnings": [],
-            "random_intercept_variance": 40.1, "residual_variance": 12.3,
-            "fixed_effects": [
-                {"term": "intercept", "estimate": 18.1, "std_error": 1.1, "ci_lower": 15.9, "ci_upper": 20.3,
-                 "p_value": 1e-20},
-                {"term": "time_years", "estimate": -1.2, "std_error": 0.2, "ci_lower": -1.6, "ci_upper": -0.8,
-                 "p_value": 0.0004}],
-            "by_timepoint": {"estimates": [
-                {"timepoint": "baseline", "n_observations": 41, "estimate": 18.6, "std_error": 1.1,
-                 "ci_lower": 16.4, "ci_upper": 20.8}]}},
-        "mrss_responders": [{"timepoint": "month_60", "n_paired": 38, "improved": 20, "stable": 14, "progressed": 4,
-                             "improved_pct": 52.63, "progressed_pct": 10.5}],
-        "lung_function": {
-            "fvc_by_timepoint": [{"timepoint": "baseline", "n": 41, "mean": 78.0, "sd": 14.0, "median": 77.0},
-                                 {"timepoint": "month_60", "n": 30, "mean": 75.5, "sd": 13.0, "median": 74.0}],
-            "fvc_change_from_baseline": [{"timepoint": "month_60", "n_paired": 30, "mean_change": -2.5,
-                                          "sd_change": 6.0, "t_test_p": 0.03, "wilcoxon_p": 0.04}],
-            "dlco_by_timepoint": [{"timepoint": "baseline", "n": 40, "mean": 61.0, "sd": 15.0, "median": 60.0}],
-            "dlco_change_from_baseline": [],
-            "ild_progression": {"n_ild": 27, "by_timepoint": [
-                {"timepoint": "month_12", "n_evaluable": 20, "progression": 3, "no_progression": 15,
-                 "indeterminate": 2}],
-                "latest": {"n_evaluable": 22, "progression": 5, "no_progression": 15, "indeterminate": 2},
-                "patients": [{"record_id": "1", "timepoint": "month_12", "category": "progression"}]}},
-        "cohort_flow": {"enrolled": 43, "infused": 41, "deaths": 3, "lost_to_follow_up": 1,
-                        "assessed_by_timepoint": [{"timepoint": "baseline", "n_any": 41, "n_mrss": 41},
-                                                  {"timepoint": "month_60", "n_any": 38, "n_mrss": 38}],
-                        "median_follow_up_years": 5.4, "median_follow_up_method": "reverse Kaplan-Meier",
-                        "median_observation_years": 5.2},
-    }
+def _summaries(parameter: str, table: dict) -> list[tuple]:
+    """{timepoint: (n, mean, sd, median)} → summary rows."""
+    return [(s, v, {"parameter": parameter, "timepoint": tp, "n": values[0]})
+            for tp, values in table.items() for s, v in zip(("n", "mean", "sd", "median"), values)]
+
+
+def _counts(denominator: int, counts: dict, **keys) -> list[tuple]:
+    return [row for group, k in counts.items()
+            for row in (("n", k, {**keys, "group": group, "n": denominator}),
+                        ("pct", 100.0 * k / denominator, {**keys, "group": group, "n": denominator}))]
+
+
+def paper_ard() -> pd.DataFrame:
+    """A fixed, small ARD written by hand with the published paper's figures (Alip et al. 2024), every analysis
+    the report prints, including a three-step survival curve and a deaths listing."""
+    os_, mrss, p = {"parameter": "OS"}, {"parameter": "mrss_total"}, {"parameter": "hrct_change"}
+    pah_, du, med = {"parameter": "echo_pasp_mmhg"}, {"parameter": "du_active_count"}, {"parameter": "medsger_pv"}
+    rows = _rows("overall_survival", [
+        ("n", 41, os_), ("deaths", 3, os_), ("n_excluded", 0, os_), ("median_years", None, os_),
+        *[(s, v, {**os_, "timepoint": f"year_{y}"}) for y, values in
+          {1: (1.0, 1.0, 1.0, 41), 3: (0.9512195121951219, 0.8191, 0.9875, 39),
+           5: (0.926829268292683, 0.7892, 0.9757, 38)}.items()
+          for s, v in zip(("survival", "ci_lower", "ci_upper", "at_risk"), values)]])
+    rows += _rows("overall_survival_curve", [
+        *[(s, v, {**os_, "group": str(i)}) for i, values in enumerate(
+            [(0.0, 1.0, 1.0, 1.0, 41, 0), (1.4, 0.9756, 0.8392, 0.9966, 41, 0), (2.9, 0.9512, 0.8191, 0.9875, 40, 0),
+             (4.6, 0.9268, 0.7892, 0.9757, 39, 1), (5.8, 0.9268, 0.7892, 0.9757, 38, 38)])
+          for s, v in zip(("time_years", "survival", "ci_lower", "ci_upper", "at_risk", "n_censored"), values)],
+        *[(s, v, {**os_, "timepoint": f"year_{y}"}) for y, (k, d) in
+          enumerate([(41, 0), (41, 0), (40, 1), (39, 2), (39, 2), (38, 3)])
+          for s, v in (("at_risk", k), ("deaths", d))]])
+    rows += _rows("deaths", [(s, v, {"group": rid}) for rid, values in
+                             {"SSC-0007": (True, 1.4, "Pneumonia", False), "SSC-0019": (True, 2.9, None, None),
+                              "SSC-0031": (True, 4.6, "Sudden cardiac death", True)}.items()
+                             for s, v in zip(("placed", "time_years", "cause", "treatment_related"), values)])
+    rows += _rows("mrss", _summaries("mrss_total", {
+        "baseline": (41, 18.6829, 7.2561, 18.0), "month_12": (41, 13.95, 8.49, 12.0),
+        "month_36": (38, 13.29, 7.67, 12.5), "month_60": (38, 12.39, 8.49, 11.0)}) + [
+        (s, v, {**mrss, "timepoint": tp, "n": values[0]}) for tp, values in
+        {"month_12": (41, -4.73, 5.1, 0.00002, 0.00004), "month_60": (38, -6.2, 6.0, 0.0123456, 0.02)}.items()
+        for s, v in zip(("n_paired", "mean_change", "sd_change", "t_test_p", "wilcoxon_p"), values)])
+    rows += _rows("hrct_ild", [("n", 27, p), *_counts(27, {"evaluable": 25}, **p),
+                               *_counts(25, {"improved": 6, "stable": 12, "worsened": 7, "uncategorised": 0}, **p),
+                               *_counts(25, {"improved_or_stable": 18}, **p)])
+    rows += _rows("pah", [("n", 8, pah_), *_counts(8, {"stable": 5, "worsened": 2, "not_evaluable": 1}, **pah_)])
+    rows += _rows("haq_di", _summaries("haq_di", {"baseline": (40, 1.2, 0.6, 1.125), "month_60": (36, 0.9, 0.5, 0.8)}))
+    rows += _rows("vascular", _summaries("rcs", {"baseline": (41, 5.1, 2.0, 5.0), "month_60": (38, 3.2, 1.8, 3.0)}) + [
+        row for tp, (n, k) in {"baseline": (41, 12), "month_60": (38, 4)}.items()
+        for row in (("n", n, {**du, "timepoint": tp}), *_counts(n, {"active": k}, **du, timepoint=tp))] + [
+        row for tp, (n, grades) in {"baseline": (40, {"0": 2, "1": 17, "2": 11, "3": 10, "4": 0})}.items()
+        for row in (("n", n, {**med, "timepoint": tp}), *_counts(n, grades, **med, timepoint=tp))])
+    events = {"ae_serious": {"serious": (4, 3, 1.8), "not_serious": (26, 14, 11.7), "not_recorded": (0, 0, 0.0)},
+              "related": {"related": (0, 0, 0.0), "not_related": (30, 15, 13.47)},
+              "ae_grade": {"1": (18, 11, 8.08), "2": (8, 6, 3.59), "3": (3, 3, 1.35), "4": (0, 0, 0.0),
+                           "5": (1, 1, 0.45), "not_recorded": (0, 0, 0.0)},
+              "ae_relation": {"1": (20, 12, 8.98), "2": (10, 7, 4.49), "3": (0, 0, 0.0), "4": (0, 0, 0.0),
+                              "5": (0, 0, 0.0), "not_recorded": (0, 0, 0.0)},
+              "ae_outcome": {"1": (27, 13, 12.13), "5": (1, 1, 0.45), "not_recorded": (2, 2, 0.9)}}
+    rows += _rows("adverse_events", [
+        ("n_events", 30, {}), ("n_patients", 15, {}), ("patient_years", 222.64476, {}),
+        ("rate_per_100py", 13.474, {}),
+        *[(s, v, {"parameter": parameter, "group": g}) for parameter, table in events.items()
+          for g, values in table.items() for s, v in zip(("n_events", "n_patients", "rate_per_100py"), values)],
+        ("n_infusions", 67, {"parameter": "infusion_reaction"}), ("n_patients", 41, {"parameter": "infusion_reaction"}),
+        ("n_infusions", 3, {"parameter": "infusion_reaction", "group": "reaction", "n": 67}),
+        ("pct_infusions", 100 * 3 / 67, {"parameter": "infusion_reaction", "group": "reaction", "n": 67}),
+        ("n_patients", 3, {"parameter": "infusion_reaction", "group": "reaction", "n": 41}),
+        ("pct_patients", 100 * 3 / 41, {"parameter": "infusion_reaction", "group": "reaction", "n": 41})])
+    rows += _rows("adverse_event_listing", [
+        (s, v, {"group": "SSC-0003/month_12_arm_1/1"}) for s, v in
+        (("record_id", "SSC-0003"), ("term", "Pneumonia <severe>"), ("onset_study_day", 400), ("ae_grade", 3),
+         ("serious", True), ("ae_relation", 1), ("ae_outcome", 1))])
+    rows += _rows("table1", [
+        ("label", "Patients", {"n": 41}), ("count", 41, {"n": 41}),
+        *[(s, v, {"parameter": "age_years", "n": 41}) for s, v in
+          (("label", "Age (years)"), ("n", 41), ("mean", 41.2345), ("sd", 10.2961), ("median", 40.0), ("q1", 33.0),
+           ("q3", 49.0))],
+        *[(s, v, {"parameter": "sex", "group": "Female", "n": 41}) for s, v in
+          (("label", "Female"), ("count", 37), ("denominator", 41), ("pct", 100 * 37 / 41))]])
+    model, by_tp = {"parameter": "mrss_total"}, {"parameter": "mrss_total"}
+    rows += _rows("mrss_mixed_model", [
+        ("n_observations", 158, model), ("n_patients", 41, model), ("random_intercept_variance", 40.1, model),
+        ("residual_variance", 12.3, model), ("converged", True, model),
+        *[(s, v, {**model, "group": term, "n": 158}) for term, values in
+          {"intercept": (18.1, 1.1, 15.9, 20.3, 1e-20), "time_years": (-1.2, 0.2, -1.6, -0.8, 0.0004)}.items()
+          for s, v in zip(("estimate", "std_error", "ci_lower", "ci_upper", "p_value"), values)]])
+    rows += _rows("mrss_mixed_model_by_timepoint", [
+        ("n_observations", 158, by_tp), ("n_patients", 41, by_tp), ("random_intercept_variance", 40.0, by_tp),
+        ("residual_variance", 12.0, by_tp), ("converged", True, by_tp),
+        *[(s, v, {**by_tp, "timepoint": "baseline"}) for s, v in
+          zip(("n_observations", "estimate", "std_error", "ci_lower", "ci_upper"), (41, 18.6, 1.1, 16.4, 20.8))]])
+    rows += _rows("mrss_responders", [("n_paired", 38, {**mrss, "timepoint": "month_60"}),
+                                      *_counts(38, {"improved": 20, "stable": 14, "progressed": 4}, **mrss,
+                                               timepoint="month_60")])
+    ild = {"parameter": "ild_progression"}
+    rows += _rows("lung_function", _summaries("fvc_pct_pred", {"baseline": (41, 78.0, 14.0, 77.0),
+                                                               "month_60": (30, 75.5, 13.0, 74.0)})
+                  + _summaries("dlco_pct_pred", {"baseline": (40, 61.0, 15.0, 60.0)}) + [
+        (s, v, {"parameter": "fvc_pct_pred", "timepoint": "month_60", "n": 30}) for s, v in
+        zip(("n_paired", "mean_change", "sd_change", "t_test_p", "wilcoxon_p"), (30, -2.5, 6.0, 0.03, 0.04))] + [
+        ("n", 27, ild), ("n", 20, {**ild, "timepoint": "month_12"}),
+        *_counts(20, {"progression": 3, "no_progression": 15, "indeterminate": 2}, **ild, timepoint="month_12"),
+        ("n", 22, {**ild, "timepoint": "latest"}),
+        *_counts(22, {"progression": 5, "no_progression": 15, "indeterminate": 2}, **ild, timepoint="latest")])
+    rows += _rows("cohort_flow", [
+        ("enrolled", 43, {}), ("infused", 41, {}), ("deaths", 3, {}), ("lost_to_follow_up", 1, {}),
+        *[row for tp, (n_any, n_mrss) in {"baseline": (41, 41), "month_60": (38, 38)}.items()
+          for row in (("n", n_any, {"timepoint": tp}), ("n", n_mrss, {"parameter": "mrss_total", "timepoint": tp}))],
+        ("median_follow_up_years", 5.4, os_), ("median_observation_years", 5.2, os_),
+        ("method", "reverse Kaplan-Meier", os_)])
+    return ard.frame(rows)
+
+
+def without(results: pd.DataFrame, *analyses: str) -> pd.DataFrame:
+    """The ARD without the rows of the analyses named."""
+    return results[~results["analysis"].isin(analyses)].reset_index(drop=True)
 
 
 def make_marts(n: int = 12, seed: int = 7) -> dict[str, pd.DataFrame]:
@@ -105,6 +147,8 @@ def make_marts(n: int = 12, seed: int = 7) -> dict[str, pd.DataFrame]:
         "ab_scl70": [i % 3 != 0 for i in range(n)],
         "vital_status": ["Dead" if i in (2, 7) else "Alive" for i in range(n)],
         "death_date": [day0 + pd.Timedelta(days=500 + 300 * i) if i in (2, 7) else pd.NaT for i in range(n)],
+        "death_date_recorded": [str((day0 + pd.Timedelta(days=500 + 300 * i)).date()) if i in (2, 7) else None
+                                for i in range(n)],
         "death_cause": ["Infection" if i in (2, 7) else None for i in range(n)],
         "death_treatment_related": [False if i in (2, 7) else None for i in range(n)],
         "lost_to_follow_up": [i == 9 for i in range(n)],
@@ -133,6 +177,7 @@ def make_marts(n: int = 12, seed: int = 7) -> dict[str, pd.DataFrame]:
     adbds = pd.DataFrame(rows)
     adae = pd.DataFrame({
         "record_id": ["1", "1", "3", "4", "8"], "source_row": [90, 91, 92, 93, 94], "repeat_instance": [1, 2, 1, 1, 1],
+        "event_name": ["month_3_arm_1", "month_6_arm_1", "month_1_arm_1", "month_12_arm_1", "month_24_arm_1"],
         "ae_term": ["Pneumonia", "Headache <severe> & \"odd\"", "Fever", "Rash", "Sepsis"],
         "onset_study_day": [100, 200, 30, 400, 800], "ae_grade": [3, 1, 2, 1, 5],
         "ae_serious": [True, False, False, False, True], "ae_relation": [1, 2, 1, 2, 1],
@@ -174,27 +219,6 @@ def make_reconciliation() -> pd.DataFrame:
 PROVENANCE = {"drop_id": "2026-11-24T0200", "records_file": "SScUMSCT_DATA_2026-11-24_0200.csv",
               "records_sha256": "ab" * 32, "run_id": "run-1234", "code_version": "0e4ef04",
               "generated_at": "2026-11-24T03:12:00+00:00"}
-
-
-@pytest.fixture
-def outcomes() -> dict:
-    return copy.deepcopy({**contract_outcomes(), **extra_outcomes()})
-
-
-@pytest.fixture
-def marts() -> dict[str, pd.DataFrame]:
-    return make_marts()
-
-
-@pytest.fixture
-def quality() -> dict:
-    return {"findings": make_findings(), "reconciliation": make_reconciliation(),
-            "gate_results": [{"gate": "conformance", "passed": True, "message": "ok"}]}
-
-
-@pytest.fixture
-def provenance() -> dict:
-    return dict(PROVENANCE)
 
 
 ALLOWED_LINKS = ("steward.html", "../data_docs/index.html")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from browser import chromium, needs_chromium, png_colours
-from report_builders import PROVENANCE, contract_outcomes, extra_outcomes, make_findings, make_marts, make_reconciliation
+from report_builders import PROVENANCE, make_findings, make_marts, make_reconciliation, paper_ard
 
 from report.publish import publish_text
 from report.steward import render_steward_report
@@ -16,12 +16,13 @@ from report.study_report import render_study_report
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
+
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> Path:
     reports = tmp_path_factory.mktemp("home") / "reports"
-    publish_text(reports / "report.html", render_study_report({**contract_outcomes(), **extra_outcomes()},
-                                                              make_marts(), {"findings": make_findings(),
-                                                                             "reconciliation": make_reconciliation()},
+    publish_text(reports / "report.html", render_study_report(paper_ard(), make_marts()["adbds"],
+                                                              {"findings": make_findings(),
+                                                               "reconciliation": make_reconciliation()},
                                                               dict(PROVENANCE)))
     publish_text(reports / "steward.html", render_steward_report(make_findings(), make_reconciliation(),
                                                                  dict(PROVENANCE),

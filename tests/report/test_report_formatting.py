@@ -1,15 +1,11 @@
 from report import formatting as fmt
 
 
-def test_formats():
-    assert fmt.prop_pct(0.926829268) == "92.7%"
-    assert fmt.pct(72.0) == "72.0%"
-    assert fmt.mean_sd(18.6829, 7.2561) == "18.68 (7.26)"
-    assert fmt.mean_sd(None, 1) == "–"
-    assert fmt.pvalue(0.0004) == "<0.001" and fmt.pvalue(0.001) == "0.001" and fmt.pvalue(0.04567) == "0.046"
-    assert fmt.pvalue(float("nan")) == "–"
-    assert fmt.n_pct(18, 25) == "18 (72.0%)" and fmt.n_pct(0, 0) == "0"
-    assert fmt.ci(0.789, 0.976, proportion=True) == "78.9–97.6"
+def test_presentation():
+    assert fmt.auto(True) == "Yes" and fmt.auto(3) == "3" and fmt.auto(2.675) == "2.68" and fmt.auto(None) == "–"
+    assert fmt.auto("demo") == "demo"
+    assert fmt.humanize("pseudonym_key_is_demo") == "Pseudonym key is demo"
+    assert fmt.humanize("plausibility") == "Plausibility"
 
 
 def test_timepoints():

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from report.publish import publish_json, publish_text
+from report.publish import publish_files, publish_json, publish_text
 
 
 def test_publish_text_replaces_atomically(tmp_path):
@@ -45,3 +45,14 @@ def test_failure_during_replace_leaves_no_temp_file(tmp_path, monkeypatch):
         publish_text(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["steward.html"]
+
+
+def test_files_published_together_are_all_replaced_or_none(tmp_path, monkeypatch):
+    json_path, csv_path = tmp_path / "outcomes.json", tmp_path / "ard.csv"
+    publish_files({json_path: "{}\n", csv_path: "a,b\n"})
+    assert (json_path.read_text(), csv_path.read_text()) == ("{}\n", "a,b\n")
+
+    with pytest.raises(UnicodeEncodeError):  # the second text fails before any target is touched
+        publish_files({json_path: '{"new": 1}\n', csv_path: "\udcff"})
+    assert (json_path.read_text(), csv_path.read_text()) == ("{}\n", "a,b\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ard.csv", "outcomes.json"]
