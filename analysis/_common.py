@@ -99,16 +99,28 @@ def describe(values: Iterable[Any]) -> dict[str, float | int | None]:
     }
 
 
+def flagged(series: pd.Series) -> pd.Series:
+    """Boolean mask of an ADaM flag (ANL01FL, ABLFL, DTHFL...): True only where the value is 'Y'."""
+    return series.eq("Y").fillna(False).astype(bool)
+
+
+#: adbds variables -> the names the analysis functions work with
+_ANALYSED_COLUMNS = {"USUBJID": "record_id", "AVISIT": "timepoint", "AVAL": "value", "ADY": "study_day",
+                     "SRCSEQ": "source_row"}
+
+
 def analysed_values(adbds: pd.DataFrame, param: str, *, instrument: str | None = None) -> pd.DataFrame:
-    """Analysed, non-null rows of one parameter with a timepoint: record_id, timepoint, value, study_day,
-    source_row. One row per patient and timepoint (defensively: the later assessment if the mart ever held two)."""
-    cols = ["record_id", "timepoint", "value", "study_day", "source_row"]
+    """The analysed (ANL01FL), non-null rows of adbds parameter ``param`` (PARAMCD; of REDCap instrument SRCDOM
+    ``instrument`` if given) that have a window, as the analysis works with them: record_id (USUBJID), timepoint
+    (AVISIT), value (AVAL), study_day (ADY), source_row (SRCSEQ). One row per patient and timepoint
+    (defensively: the later assessment if the mart ever held two)."""
+    cols = list(_ANALYSED_COLUMNS.values())
     if adbds is None or adbds.empty:
         return pd.DataFrame(columns=cols)
-    rows = adbds[(adbds["param"] == param) & truthy(adbds["analysed"])]
+    rows = adbds[(adbds["PARAMCD"] == param) & flagged(adbds["ANL01FL"])]
     if instrument is not None:
-        rows = rows[rows["instrument"] == instrument]
-    rows = rows[rows["timepoint"].notna()].copy()
+        rows = rows[rows["SRCDOM"] == instrument]
+    rows = rows[rows["AVISIT"].notna()].rename(columns=_ANALYSED_COLUMNS)
     rows["value"] = num(rows["value"])
     rows = rows[rows["value"].notna()]
     for col in ("study_day", "source_row"):
@@ -119,8 +131,8 @@ def analysed_values(adbds: pd.DataFrame, param: str, *, instrument: str | None =
 
 
 def paired_with_baseline(adbds: pd.DataFrame, param: str) -> pd.DataFrame:
-    """Post-baseline analysed values joined to the patient's analysed baseline value:
-    record_id, timepoint, value, baseline, change (value − baseline)."""
+    """Post-baseline analysed values joined to the patient's analysed baseline value (see
+    :func:`analysed_values`): record_id, timepoint, value, baseline, change (value − baseline)."""
     values = analysed_values(adbds, param)
     base = values[values["timepoint"] == "baseline"][["record_id", "value"]].rename(columns={"value": "baseline"})
     post = values[values["timepoint"] != "baseline"]
@@ -130,7 +142,7 @@ def paired_with_baseline(adbds: pd.DataFrame, param: str) -> pd.DataFrame:
 
 
 def population(adsl: pd.DataFrame, flag: str) -> list:
-    """record_ids of adsl where the BOOLEAN ``flag`` is True."""
+    """USUBJIDs (record ids) of adsl where the BOOLEAN study variable ``flag`` is True."""
     if adsl is None or adsl.empty:
         return []
-    return adsl.loc[truthy(adsl[flag]), "record_id"].tolist()
+    return adsl.loc[truthy(adsl[flag]), "USUBJID"].tolist()

@@ -8,7 +8,7 @@ column         type       meaning
 ``analysis``   VARCHAR    the outcome key (``overall_survival``, ``mrss``, ``table1``, …) or a report analysis
                           (``overall_survival_curve``, ``deaths``, ``adverse_event_listing``, …)
 ``parameter``  VARCHAR    what is measured: the mart's PARAM code where there is one (``mrss_total``, ``haq_di``,
-                          ``OS``), else the mart column (``ae_grade``, ``sex``); NULL when the analysis has one
+                          ``OS``), else the mart variable (``AETOXGR``, ``SEX``); NULL when the analysis has one
 ``timepoint``  VARCHAR    the analysis window (``baseline`` … ``month_60``), ``year_<t>`` for survival, ``latest``;
                           NULL when none
 ``group``      VARCHAR    a category or subgroup (grade ``'3'``, ``'improved'``, a fixed-effect term), or the key

@@ -4,32 +4,31 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis._common import num, sort_timepoints, truthy
+from analysis._common import flagged, num, sort_timepoints, truthy
 from analysis.survival import median_follow_up
 
 
 def cohort_flow(adsl: pd.DataFrame, adbds: pd.DataFrame, adtte: pd.DataFrame, enrolled: int | None = None) -> dict:
     """{enrolled (given: distinct records with a placed enrollment, see the cohort_flow asset; None if unknown),
-    infused (adsl rows), assessed_by_timepoint: [{timepoint, n_any, n_mrss}], deaths (adtte events: deaths
-    placed in time; a death left out of the survival analysis is not counted), lost_to_follow_up (adsl flag),
-    median_follow_up_years (reverse Kaplan–Meier), median_follow_up_method, median_observation_years (simple
-    median of adtte time_years)}; follow-up is read from the analysed adtte rows only.
+    infused (adsl rows), assessed_by_timepoint: [{timepoint, n_any, n_mrss}], deaths (adtte events, CNSR 0:
+    deaths placed in time; a death left out of the survival analysis is not counted), lost_to_follow_up (adsl
+    flag), median_follow_up_years (reverse Kaplan–Meier), median_follow_up_method, median_observation_years
+    (simple median of adtte AVAL, years)}; follow-up is read from the analysed adtte rows only.
 
-    n_any = patients with at least one analysed, non-null value of any parameter at the timepoint;
-    n_mrss = patients with an analysed, non-null mrss_total there.
+    n_any = patients with at least one analysed (ANL01FL), non-null AVAL of any parameter at the timepoint
+    (AVISIT); n_mrss = patients with an analysed, non-null mrss_total there.
     """
     assessed = []
     if adbds is not None and not adbds.empty:
-        rows = adbds[truthy(adbds["analysed"]) & adbds["timepoint"].notna()
-                     & num(adbds["value"]).notna()]
-        for tp in sort_timepoints(rows["timepoint"]):
-            at = rows[rows["timepoint"] == tp]
-            assessed.append({"timepoint": tp, "n_any": int(at["record_id"].nunique()),
-                             "n_mrss": int(at.loc[at["param"] == "mrss_total", "record_id"].nunique())})
+        rows = adbds[flagged(adbds["ANL01FL"]) & adbds["AVISIT"].notna() & num(adbds["AVAL"]).notna()]
+        for tp in sort_timepoints(rows["AVISIT"]):
+            at = rows[rows["AVISIT"] == tp]
+            assessed.append({"timepoint": tp, "n_any": int(at["USUBJID"].nunique()),
+                             "n_mrss": int(at.loc[at["PARAMCD"] == "mrss_total", "USUBJID"].nunique())})
     follow = median_follow_up(adtte)
     deaths = 0
     if adtte is not None and not adtte.empty:
-        deaths = int((num(adtte["event"]) == 1).sum())
+        deaths = int((num(adtte["CNSR"]) == 0).sum())
     return {
         "enrolled": None if enrolled is None else int(enrolled),
         "infused": int(len(adsl)) if adsl is not None else 0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis._common import EPS, fnum, num, percent, population, truthy
+from analysis._common import EPS, flagged, fnum, num, percent, population
 
 FIRST_DAY, LAST_DAY = 1, 2007
 RECORDED = {1: "improved", 2: "stable", 3: "worsened"}
@@ -23,36 +23,37 @@ def categorise_extent_change(delta: float | None) -> str | None:
 
 
 def _scan_values(hrct: pd.DataFrame, param: str) -> dict:
-    """(record_id, source_row) → non-null numeric value of ``param`` on that scan."""
-    rows = hrct[hrct["param"] == param]
-    values = num(rows["value"])
-    rows = rows.assign(value=values)[values.notna()]
-    return {(r.record_id, r.source_row): float(r.value) for r in rows.itertuples(index=False)}
+    """(USUBJID, SRCSEQ) → non-null numeric AVAL of ``param`` (PARAMCD) on that scan."""
+    rows = hrct[hrct["PARAMCD"] == param]
+    values = num(rows["AVAL"])
+    rows = rows.assign(AVAL=values)[values.notna()]
+    return {(r.USUBJID, r.SRCSEQ): float(r.AVAL) for r in rows.itertuples(index=False)}
 
 
 def hrct_ild(adsl: pd.DataFrame, adbds: pd.DataFrame, *,
              first_day: int = FIRST_DAY, last_day: int = LAST_DAY) -> dict:
     """{n_ild, n_evaluable, improved, stable, worsened, uncategorised, improved_or_stable_pct, patients}.
 
-    A scan is an HRCT assessment (record_id, source_row) in adbds, analysed or not. ``patients`` lists every
+    A scan is an HRCT assessment (USUBJID, SRCSEQ; SRCDOM 'hrct') in adbds, analysed or not; the baseline scan is
+    the ABLFL one. ``patients`` lists every
     ILD patient: record_id, evaluable, category ('improved' | 'stable' | 'worsened' | None), source
     ('recorded' | 'derived' | None), latest_scan_day, extent_change.
     """
     ild = population(adsl, "ild_baseline")
-    hrct = adbds[(adbds["instrument"] == "hrct") & adbds["record_id"].isin(ild)] if adbds is not None and not adbds.empty \
-        else pd.DataFrame(columns=["record_id", "source_row", "study_day", "param", "value", "timepoint", "analysed"])
+    hrct = adbds[(adbds["SRCDOM"] == "hrct") & adbds["USUBJID"].isin(ild)] if adbds is not None and not adbds.empty \
+        else pd.DataFrame(columns=["USUBJID", "SRCSEQ", "ADY", "PARAMCD", "AVAL", "ABLFL"])
     changes = _scan_values(hrct, "hrct_change")
     extents = _scan_values(hrct, "hrct_extent_pct")
 
-    base = hrct[(hrct["timepoint"] == "baseline") & truthy(hrct["analysed"])]
-    baseline_scan = {r.record_id: r.source_row
-                     for r in base.sort_values("source_row").drop_duplicates("record_id", keep="last").itertuples()}
+    base = hrct[flagged(hrct["ABLFL"])]
+    baseline_scan = {r.USUBJID: r.SRCSEQ
+                     for r in base.sort_values("SRCSEQ").drop_duplicates("USUBJID", keep="last").itertuples()}
 
-    days = num(hrct["study_day"])
-    follow = hrct[(days >= first_day) & (days <= last_day)].assign(study_day=days)
-    latest = (follow[["record_id", "source_row", "study_day"]].drop_duplicates()
-              .sort_values(["record_id", "study_day", "source_row"]).drop_duplicates("record_id", keep="last"))
-    latest_scan = {r.record_id: (r.source_row, r.study_day) for r in latest.itertuples(index=False)}
+    days = num(hrct["ADY"])
+    follow = hrct[(days >= first_day) & (days <= last_day)].assign(ADY=days)
+    latest = (follow[["USUBJID", "SRCSEQ", "ADY"]].drop_duplicates()
+              .sort_values(["USUBJID", "ADY", "SRCSEQ"]).drop_duplicates("USUBJID", keep="last"))
+    latest_scan = {r.USUBJID: (r.SRCSEQ, r.ADY) for r in latest.itertuples(index=False)}
 
     counts = {"improved": 0, "stable": 0, "worsened": 0}
     patients = []

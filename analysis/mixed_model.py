@@ -16,11 +16,13 @@ MIN_STUDY_DAY = -90
 
 
 def model_data(adbds: pd.DataFrame, param: str = "mrss_total", min_study_day: int = MIN_STUDY_DAY) -> pd.DataFrame:
-    """record_id, timepoint, study_day, time_years, value for every non-null ``param`` with study_day ≥ −90."""
+    """record_id (USUBJID), timepoint (AVISIT), study_day (ADY), time_years (ADY / 365.25), value (AVAL) for every
+    non-null AVAL of PARAMCD ``param`` with ADY ≥ −90, analysed (ANL01FL) or not."""
     cols = ["record_id", "timepoint", "study_day", "time_years", "value"]
     if adbds is None or adbds.empty:
         return pd.DataFrame(columns=cols)
-    rows = adbds[adbds["param"] == param].copy()
+    rows = adbds[adbds["PARAMCD"] == param].rename(
+        columns={"USUBJID": "record_id", "AVISIT": "timepoint", "ADY": "study_day", "AVAL": "value"})
     rows["value"] = num(rows["value"])
     rows["study_day"] = num(rows["study_day"])
     rows = rows[rows["value"].notna() & rows["study_day"].notna() & (rows["study_day"] >= min_study_day)]

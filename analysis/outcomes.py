@@ -119,7 +119,7 @@ def adverse_events(r: Results) -> dict:
     return {
         "n_events": r.value(a, "n_events"), "n_patients": r.value(a, "n_patients"),
         "serious": tables["by_seriousness"]["serious"], "related": tables["by_relatedness"]["related"],
-        "related_patients": r.value(a, "n_patients", parameter="related", group="related"),
+        "related_patients": r.value(a, "n_patients", parameter="AREL", group="related"),
         "by_grade": {g: k for g, k in tables["by_grade"].items() if g != "not_recorded"},
         "by_relation": {g: k for g, k in tables["by_relation"].items() if g != "not_recorded"},
         "grade_missing": tables["by_grade"]["not_recorded"], "relation_missing": tables["by_relation"]["not_recorded"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis._common import EPS, analysed_values, fnum, num, population
+from analysis._common import EPS, analysed_values, flagged, fnum, num, population
 
 RISE_LIMIT = 10.0  # mmHg of echo_pasp_mmhg
 DEATH_HORIZON_YEARS = 5.0
@@ -14,24 +14,22 @@ def pah(adsl: pd.DataFrame, adbds: pd.DataFrame, adtte: pd.DataFrame, *,
         final_timepoint: str = "month_60") -> dict:
     """{n, stable, worsened, not_evaluable, patients}.
 
-    Worsened if the patient died on or before 5 years (adtte event = 1, time_years ≤ 5); otherwise, with
+    Worsened if the patient died on or before 5 years (adtte CNSR 0, AVAL ≤ 5 years); otherwise, with
     analysed baseline and ``final_timepoint`` PASP values: stable if the rise is < 10 mmHg, worsened otherwise
     (a fall is a rise < 10: stable); otherwise not evaluable. A patient whose adtte row is not analysed (a
-    recorded death that cannot be placed in time: adtte ``analysed`` false, ``exclusion_reason``) is not
+    recorded death that cannot be placed in time: adtte without ANL01FL, ``exclusion_reason``) is not
     evaluable: whether they died within 5 years is unknown, and the echo must not decide for them.
     """
     pop = population(adsl, "pah_baseline")
     died_early: set = set()
     unplaced: dict = {}
     if adtte is not None and not adtte.empty:
-        tte = adtte if "param" not in adtte else adtte[adtte["param"].isna() | (adtte["param"] == "OS")]
-        event = num(tte["event"]) == 1
-        time = num(tte["time_years"])
-        died_early = set(tte.loc[event & (time <= DEATH_HORIZON_YEARS + EPS), "record_id"])
-        if "analysed" in tte:
-            out = tte[tte["analysed"].fillna(True).astype(bool).eq(False)]
-            reasons = out["exclusion_reason"] if "exclusion_reason" in out else pd.Series(None, index=out.index)
-            unplaced = dict(zip(out["record_id"], reasons.fillna("not placed in time")))
+        tte = adtte[adtte["PARAMCD"] == "OS"]
+        event = num(tte["CNSR"]) == 0
+        time = num(tte["AVAL"])
+        died_early = set(tte.loc[event & (time <= DEATH_HORIZON_YEARS + EPS), "USUBJID"])
+        out = tte[~flagged(tte["ANL01FL"])]
+        unplaced = dict(zip(out["USUBJID"], out["exclusion_reason"].fillna("not placed in time")))
     pasp = analysed_values(adbds, "echo_pasp_mmhg")
     base = dict(zip(pasp.loc[pasp["timepoint"] == "baseline", "record_id"],
                     pasp.loc[pasp["timepoint"] == "baseline", "value"]))

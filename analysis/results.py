@@ -38,8 +38,8 @@ PAH_CATEGORIES = ("stable", "worsened", "not_evaluable")
 RESPONSE = ("improved", "stable", "progressed")
 PROGRESSION = ("progression", "no_progression", "indeterminate")
 #: adverse event tables: (ARD parameter, key of analysis.adverse_events' result)
-AE_TABLES = (("ae_serious", "by_seriousness"), ("related", "by_relatedness"), ("ae_grade", "by_grade"),
-             ("ae_relation", "by_relation"), ("ae_outcome", "by_outcome"))
+AE_TABLES = (("AESER", "by_seriousness"), ("AREL", "by_relatedness"), ("AETOXGR", "by_grade"),
+             ("AERELN", "by_relation"), ("AEOUTN", "by_outcome"))
 
 
 def year_timepoint(year: float) -> str:
@@ -165,7 +165,7 @@ def vascular_rows(result: dict) -> ard.Rows:
 
 def adverse_events_rows(result: dict) -> ard.Rows:
     """``analysis.adverse_events.adverse_events``: n_events, n_patients, patient_years, rate_per_100py overall;
-    events, patients and rate per category of ae_serious, related, ae_grade, ae_relation, ae_outcome (the
+    events, patients and rate per category of adae AESER, AREL, AETOXGR, AERELN, AEOUTN (the parameter; the
     category as group); infusions and patients, then those with a reaction and their shares (infusion_reaction)."""
     rows = ard.Rows("adverse_events", "marts.adae, marts.adex, marts.adtte")
     rows.record(result, ("n_events", "n_patients", "patient_years"))

@@ -1,7 +1,7 @@
 """Overall survival: Kaplan–Meier with the log(−log) (exponential Greenwood) 95% CI, as the plan asks.
 
-Every function reads adtte's analysed rows only: a patient who cannot be placed in time (``analysed`` false,
-``exclusion_reason``) is reported, never censored as alive."""
+Every function reads adtte's analysed rows only (ANL01FL 'Y'; the time AVAL in years, the event 1 − CNSR): a
+patient who cannot be placed in time (no ANL01FL, ``exclusion_reason``) is reported, never censored as alive."""
 
 from __future__ import annotations
 
@@ -13,47 +13,41 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 
-from analysis._common import fnum, num, truthy
+from analysis._common import flagged, fnum, num
 
 YEARS = (1, 3, 5)
 
 
 def _os(adtte: pd.DataFrame | None) -> pd.DataFrame:
-    """The OS rows of adtte (param 'OS' or missing)."""
+    """The OS rows of adtte (PARAMCD 'OS')."""
     if adtte is None or adtte.empty:
-        return pd.DataFrame(columns=["record_id", "time_years", "event"])
-    if "param" in adtte:
-        return adtte[adtte["param"].isna() | (adtte["param"] == "OS")]
-    return adtte
+        return pd.DataFrame(columns=["USUBJID", "PARAMCD", "AVAL", "CNSR", "ANL01FL", "exclusion_reason"])
+    return adtte[adtte["PARAMCD"] == "OS"]
 
 
 def _excluded(adtte: pd.DataFrame | None) -> pd.Series:
-    """True on the OS rows left out of the analysis (``analysed`` false; a frame without the column: none)."""
-    rows = _os(adtte)
-    if "analysed" not in rows:
-        return pd.Series(False, index=rows.index)
-    return ~truthy(rows["analysed"])
+    """True on the OS rows left out of the analysis (no ANL01FL)."""
+    return ~flagged(_os(adtte)["ANL01FL"])
 
 
 def _os_rows(adtte: pd.DataFrame) -> pd.DataFrame:
-    """Analysed OS rows with a usable time: time_years (float), event (0/1)."""
+    """Analysed OS rows with a usable time: time_years (AVAL, float), event (1 − CNSR: 1 death, 0 censored)."""
     rows = _os(adtte)
     rows = rows[~_excluded(adtte)]
     out = pd.DataFrame({
-        "time_years": num(rows["time_years"]),
-        "event": num(rows["event"]).fillna(0).astype(int),
+        "time_years": num(rows["AVAL"]),
+        "event": (1 - num(rows["CNSR"])).fillna(0).astype(int),
     })
     return out[out["time_years"].notna()].reset_index(drop=True)
 
 
 def excluded_patients(adtte: pd.DataFrame | None) -> list[dict]:
-    """[{record_id, reason}] of the patients adtte leaves out of the survival analysis (``analysed`` false,
+    """[{record_id (USUBJID), reason}] of the patients adtte leaves out of the survival analysis (no ANL01FL,
     ``exclusion_reason``), by record_id."""
     rows = _os(adtte)
     rows = rows[_excluded(adtte)]
-    reasons = rows["exclusion_reason"] if "exclusion_reason" in rows else pd.Series(None, index=rows.index)
     return [{"record_id": str(rid), "reason": None if pd.isna(reason) else str(reason)}
-            for rid, reason in sorted(zip(rows["record_id"], reasons), key=lambda pair: str(pair[0]))]
+            for rid, reason in sorted(zip(rows["USUBJID"], rows["exclusion_reason"]), key=lambda pair: str(pair[0]))]
 
 
 def _fit(rows: pd.DataFrame, *, reverse: bool = False) -> KaplanMeierFitter:
@@ -72,7 +66,7 @@ def overall_survival(adtte: pd.DataFrame, years: Iterable[float] = YEARS) -> dic
     """n, deaths, n_excluded, median (None if not reached), S(t) with its 95% CI and the number at risk at 1, 3,
     5 years, and excluded: [{record_id, reason}].
 
-    Only analysed rows enter (adtte ``analysed``; a frame without it: every row): a patient who cannot be
+    Only analysed rows enter (adtte ANL01FL 'Y'): a patient who cannot be
     placed in time (e.g. recorded as dead without a usable death date) is counted in n_excluded, never
     censored. S(t) is the KM step function at t (a death at exactly t counts). Beyond the last observed time
     the estimate is undefined unless the curve has reached 0: then survival and CI are None.
@@ -149,25 +143,24 @@ def at_risk_table(adtte: pd.DataFrame, years: Iterable[float] = (0, 1, 2, 3, 4, 
 
 
 def deaths(adsl: pd.DataFrame, adtte: pd.DataFrame) -> list[dict]:
-    """Listing of the patients recorded as dead (adsl vital_status 'Dead', or a death date recorded or placed):
-    [{record_id, placed (a usable death date: adsl death_date), time_years (adtte, placed deaths only), cause,
-    treatment_related}], placed deaths by death date first, then the others, by record_id.
+    """Listing of the patients recorded as dead (adsl DTHFL 'Y': vital status Dead, or a death date recorded):
+    [{record_id, placed (a usable death date: adsl DTHDT), time_years (adtte AVAL, placed deaths only), cause
+    (DTHCAUS), treatment_related}], placed deaths by death date first, then the others, by record_id.
 
-    Requires adsl record_id, vital_status, death_date, death_date_recorded, death_cause,
-    death_treatment_related; adtte record_id, time_years."""
+    Requires adsl USUBJID, DTHFL, DTHDT, DTHCAUS, death_treatment_related; adtte USUBJID, PARAMCD, AVAL."""
     if adsl is None or adsl.empty:
         return []
-    dead = adsl[(adsl["vital_status"] == "Dead") | adsl["death_date_recorded"].notna() | adsl["death_date"].notna()]
-    dead = dead.assign(key=dead["record_id"].astype(str)).sort_values(["death_date", "key"], na_position="last")
+    dead = adsl[flagged(adsl["DTHFL"])]
+    dead = dead.assign(key=dead["USUBJID"].astype(str)).sort_values(["DTHDT", "key"], na_position="last")
     times = {}
     if adtte is not None and not adtte.empty:
-        times = dict(zip(_os(adtte)["record_id"].astype(str), num(_os(adtte)["time_years"])))
+        times = dict(zip(_os(adtte)["USUBJID"].astype(str), num(_os(adtte)["AVAL"])))
     out = []
     for r in dead.to_dict("records"):
-        placed = not pd.isna(r["death_date"])
+        placed = not pd.isna(r["DTHDT"])
         out.append({"record_id": r["key"], "placed": placed,
                     "time_years": fnum(times.get(r["key"])) if placed else None,
-                    "cause": None if pd.isna(r["death_cause"]) else str(r["death_cause"]),
+                    "cause": None if pd.isna(r["DTHCAUS"]) else str(r["DTHCAUS"]),
                     "treatment_related": None if pd.isna(r["death_treatment_related"])
                     else bool(r["death_treatment_related"])})
     return out

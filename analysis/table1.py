@@ -22,9 +22,9 @@ BASELINE_MEASURES = (("baseline_mrss", "Baseline mRSS"), ("baseline_fvc", "Basel
 
 
 #: how a continuous row is shown (default: mean (SD))
-DISPLAY = {"age_years": "mean_sd_median_iqr", "disease_duration_years": "median_iqr"}
+DISPLAY = {"AGE": "mean_sd_median_iqr", "disease_duration_years": "median_iqr"}
 #: decimals of the row text kept in outcomes.json as first published (the report prints the paper rule's)
-JSON_DECIMALS = {"age_years": 1, "disease_duration_years": 1}
+JSON_DECIMALS = {"AGE": 1, "disease_duration_years": 1}
 
 
 def _numeric(adsl: pd.DataFrame, col: str) -> np.ndarray:
@@ -72,12 +72,12 @@ def table1(adsl: pd.DataFrame) -> dict:
     raw is {count} for the patient count, {count, denominator, pct} for a category or a flag (the denominator:
     patients with the item recorded), {n, mean, sd, median, q1, q3} for a continuous column (numpy linear
     quartiles). Requires the adsl columns named in SUBTYPES, AUTOANTIBODIES, ORGANS, PRIOR, BASELINE_MEASURES
-    (a missing flag column counts 0 of 0), sex, ssc_subtype, age_years, disease_duration_years.
+    (a missing flag column counts 0 of 0), SEX (CDISC 'F'/'M'), ssc_subtype, AGE, disease_duration_years.
     """
     n = int(len(adsl))
     rows = [{"parameter": None, "group": None, "characteristic": "Patients", "n": n, "raw": {"count": n}},
-            _continuous_row(adsl, "age_years", "Age (years)"),
-            _category_row(adsl, "sex", "Female", "Female")]
+            _continuous_row(adsl, "AGE", "Age (years)"),
+            _category_row(adsl, "SEX", "F", "Female")]
     subtypes = list(SUBTYPES) + sorted(set(adsl["ssc_subtype"].dropna()) - set(SUBTYPES)) if n else list(SUBTYPES)
     rows += [_category_row(adsl, "ssc_subtype", s, s) for s in subtypes]
     rows.append(_continuous_row(adsl, "disease_duration_years", "Disease duration (years)"))

@@ -131,7 +131,7 @@ def _without_class(message: str, cls_name: str | None) -> str:
 
 def dbt_error_summary(text: str) -> str:
     """The first error dbt reported, from the text dagster-dbt puts after "Errors parsed from dbt logs:"
-    (e.g. ``Failure in test value_between_adtte_time_days__0 (models/marts/_marts.yml): Got 1 result…``)."""
+    (e.g. ``Failure in test value_between_adtte_ADY__0 (models/marts/_marts.yml): Got 1 result…``)."""
     parsed = text.split(_DBT_ERRORS, 1)[1] if _DBT_ERRORS in text else ""
     lines = [one_line(line) for line in parsed.splitlines()]
     lines = [line for line in lines if line and not _DBT_PROGRESS.match(line)]

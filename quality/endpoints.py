@@ -48,11 +48,11 @@ def endpoint_marts(conn: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     :func:`~quality.gates.endpoint_patients` and the survival gate read."""
     params = ", ".join(f"'{p}'" for p in ENDPOINT_PARAMS)
     return {
-        "adsl": conn.execute("select record_id, ild_baseline, pah_baseline from marts.adsl").df(),
-        "adbds": conn.execute("select record_id, param, timepoint, analysed, value from marts.adbds "
-                              f"where param in ({params})").df(),
+        "adsl": conn.execute("select USUBJID, ild_baseline, pah_baseline from marts.adsl").df(),
+        "adbds": conn.execute("select USUBJID, PARAMCD, AVISIT, ANL01FL, AVAL from marts.adbds "
+                              f"where PARAMCD in ({params})").df(),
         "adtte": conn.execute("select * from marts.adtte").df(),
-        "adae": conn.execute("select record_id, ae_onset_date, ae_grade, ae_relation from marts.adae").df(),
+        "adae": conn.execute("select USUBJID, ASTDT, AETOXGR, AERELN from marts.adae").df(),
     }
 
 

@@ -29,7 +29,7 @@ Endpoint gates (on ``quality/endpoints``):
 - :func:`endpoint_coverage_gate`: blocks when an endpoint that had patients in the last published run has none
   now or lost more than ``max_loss`` of them, naming the input field that emptied it.
 - :func:`os_exclusions_gate`: blocks when more than ``max_excluded`` patients are left out of overall survival
-  (``marts.adtte.analysed`` false), naming each record and ``death_date``.
+  (``marts.adtte`` without ANL01FL), naming each record and ``death_date``.
 """
 
 from __future__ import annotations
@@ -305,13 +305,13 @@ ENDPOINT_INPUTS: dict[str, tuple[str, ...]] = {
     "adverse_events": ("ae_onset_date", "ae_grade", "ae_relation"),
 }
 
-# Endpoints summarised by timepoint (the contract's by_timepoint lists) -> their adbds params; a timepoint is
+# Endpoints summarised by timepoint (the contract's by_timepoint lists) -> their adbds PARAMCDs; a timepoint is
 # judged only where the last published run had at least TIMEPOINT_MIN_PATIENTS patients there.
 BY_TIMEPOINT = {"mrss": ("mrss_total",), "haq_di": ("haq_di",), "vascular": ("rcs", "du_active_count")}
 TIMEPOINT_MARK = "@"
 TIMEPOINT_MIN_PATIENTS = 10
 
-# adbds params read by endpoint_patients (the asset reads only these rows)
+# adbds PARAMCDs read by endpoint_patients (the asset reads only these rows)
 ENDPOINT_PARAMS = ("mrss_total", "hrct_change", "hrct_extent_pct", "echo_pasp_mmhg", "haq_di", "rcs",
                    "du_active_count")
 
@@ -320,46 +320,50 @@ def _true(series: pd.Series) -> pd.Series:
     return series.eq(True).fillna(False).astype(bool)
 
 
+def _flagged(series: pd.Series) -> pd.Series:
+    """An ADaM flag ('Y' or NULL) as a mask."""
+    return series.eq("Y").fillna(False).astype(bool)
+
+
 def os_analysed(adtte: pd.DataFrame) -> pd.Series:
-    """Rows of adtte in the survival analysis: ``analysed`` where the mart has it, else every row (older adtte)."""
-    if "analysed" not in adtte.columns:
-        return pd.Series(True, index=adtte.index)
-    return _true(adtte["analysed"])
+    """Rows of adtte in the survival analysis (ANL01FL 'Y')."""
+    return _flagged(adtte["ANL01FL"])
 
 
 def endpoint_patients(adsl: pd.DataFrame, adbds: pd.DataFrame, adtte: pd.DataFrame,
                       adae: pd.DataFrame) -> dict[str, int]:
     """Patients with analysable input per endpoint of :data:`ENDPOINT_INPUTS`, from the marts.
 
-    overall_survival: analysed adtte rows; mrss, haq_di: an analysed non-null ``mrss_total``/``haq_di`` at any
-    timepoint; hrct_ild (pah): ``ild_baseline`` (``pah_baseline``) patients with an analysed non-null
-    ``hrct_change`` or ``hrct_extent_pct`` (``echo_pasp_mmhg``); vascular: analysed ``rcs`` or
-    ``du_active_count``; adverse_events: an AE with onset date, grade and relation.
+    overall_survival: analysed adtte rows (ANL01FL); mrss, haq_di: an analysed (ANL01FL) non-null AVAL of
+    PARAMCD ``mrss_total``/``haq_di`` at any timepoint (AVISIT); hrct_ild (pah): ``ild_baseline``
+    (``pah_baseline``) patients with an analysed non-null ``hrct_change`` or ``hrct_extent_pct``
+    (``echo_pasp_mmhg``); vascular: analysed ``rcs`` or ``du_active_count``; adverse_events: an AE with onset
+    date, grade and relation (ASTDT, AETOXGR, AERELN). Patients are counted by USUBJID.
 
     The endpoints summarised by timepoint (:data:`BY_TIMEPOINT`) are also counted per timepoint, as
     ``<endpoint>@<timepoint>`` (e.g. ``mrss@baseline``), so that losing a third of one timepoint's values is
     not hidden by patients who keep a value elsewhere."""
-    usable = adbds[_true(adbds["analysed"]) & adbds["value"].notna()]
+    usable = adbds[_flagged(adbds["ANL01FL"]) & adbds["AVAL"].notna()]
 
     def with_param(*params: str, population: set | None = None) -> int:
-        ids = set(usable.loc[usable["param"].isin(params), "record_id"])
+        ids = set(usable.loc[usable["PARAMCD"].isin(params), "USUBJID"])
         return len(ids & population if population is not None else ids)
 
-    ild = set(adsl.loc[_true(adsl["ild_baseline"]), "record_id"])
-    pah = set(adsl.loc[_true(adsl["pah_baseline"]), "record_id"])
-    events = adae.dropna(subset=["ae_onset_date", "ae_grade", "ae_relation"])
+    ild = set(adsl.loc[_true(adsl["ild_baseline"]), "USUBJID"])
+    pah = set(adsl.loc[_true(adsl["pah_baseline"]), "USUBJID"])
+    events = adae.dropna(subset=["ASTDT", "AETOXGR", "AERELN"])
     counts = {
-        "overall_survival": int(adtte.loc[os_analysed(adtte), "record_id"].nunique()),
+        "overall_survival": int(adtte.loc[os_analysed(adtte), "USUBJID"].nunique()),
         "mrss": with_param("mrss_total"),
         "hrct_ild": with_param("hrct_change", "hrct_extent_pct", population=ild),
         "pah": with_param("echo_pasp_mmhg", population=pah),
         "haq_di": with_param("haq_di"),
         "vascular": with_param("rcs", "du_active_count"),
-        "adverse_events": int(events["record_id"].nunique()),
+        "adverse_events": int(events["USUBJID"].nunique()),
     }
     for endpoint, params in BY_TIMEPOINT.items():
-        rows = usable[usable["param"].isin(params) & usable["timepoint"].notna()]
-        for timepoint, n in rows.groupby("timepoint")["record_id"].nunique().items():
+        rows = usable[usable["PARAMCD"].isin(params) & usable["AVISIT"].notna()]
+        for timepoint, n in rows.groupby("AVISIT")["USUBJID"].nunique().items():
             counts[f"{endpoint}{TIMEPOINT_MARK}{timepoint}"] = int(n)
     return counts
 
@@ -439,16 +443,15 @@ def _os_exclusion(record_id: str, reason: object) -> str:
 
 
 def os_exclusions_gate(adtte: pd.DataFrame, max_excluded: int) -> dict:
-    """``os_exclusions_within_limit``: at most ``max_excluded`` adtte rows not analysed (``analysed`` false with an
+    """``os_exclusions_within_limit``: at most ``max_excluded`` adtte rows not analysed (no ANL01FL, with an
     ``exclusion_reason``: a recorded death without a usable date, day 0 in doubt); the message names each record
-    and the field to fix."""
-    excluded = adtte[~os_analysed(adtte)].sort_values("record_id")
+    (USUBJID) and the field to fix."""
+    excluded = adtte[~os_analysed(adtte)].sort_values("USUBJID")
     if len(excluded) <= max_excluded:
         return {"gate": OS_GATE, "passed": True,
                 "message": f"{len(excluded)} patients left out of overall survival (limit {max_excluded}, "
                            "SSC_MAX_OS_EXCLUDED)"}
-    reasons = excluded["exclusion_reason"] if "exclusion_reason" in excluded.columns else [None] * len(excluded)
-    parts = [_os_exclusion(r, why) for r, why in list(zip(excluded["record_id"], reasons))[:10]]
+    parts = [_os_exclusion(r, why) for r, why in list(zip(excluded["USUBJID"], excluded["exclusion_reason"]))[:10]]
     more = f" … and {len(excluded) - 10} more" if len(excluded) > 10 else ""
     return {"gate": OS_GATE, "passed": False,
             "message": "overall_survival: " + "; ".join(parts) + more

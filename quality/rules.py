@@ -187,7 +187,7 @@ _RULES = (
          "Confirm the value against the source document; no change is needed if it is right."),
     # ---- marts (critical, blocking) --------------------------------------------------------------------------
     Rule("mart_value_missing", "marts", "completeness", "atemporal", "error", "blocked",
-         "A value every row of a mart must have is missing (an analysed adtte row without time_days).",
+         "A value every row of a mart must have is missing (an analysed adtte row, ANL01FL, without its time ADY).",
          "Pipeline defect: tell the lead."),
     Rule("mart_value_invalid", "marts", "conformance", "value", "error", "blocked",
          "A mart value is outside its allowed codes or range (age at day 0, AE grade, AE relation).",
@@ -196,7 +196,7 @@ _RULES = (
          "Marts disagree: adtte must have exactly one row per adsl patient.",
          "Pipeline defect: tell the lead."),
     Rule("mart_window", "marts", "plausibility", "temporal", "error", "blocked",
-         "An analysed adbds row has a study day outside its timepoint window.",
+         "An analysed adbds row (ANL01FL) has a study day (ADY) outside its analysis window (AVISIT).",
          "Pipeline defect: tell the lead."),
     # ---- ingest: the export file as a whole (file-level faults; one finding per file, not per cell) ---------
     Rule("export_resaved", "ingest", "conformance", "relational", "warning", "none",

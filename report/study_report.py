@@ -165,12 +165,12 @@ def _headline(r: Results) -> list[dict]:
         items.append({"label": "PAH stable at 5 years", "value": None, "detail": ""})
 
     a = "adverse_events"
-    related = r.get(a, "n_events", parameter="related", group="related")
+    related = r.get(a, "n_events", parameter="AREL", group="related")
     if related is not None:
         items.append({"label": "UC-MSC-related adverse events", "value": num.count(related),
                       "detail": f"of {num.count(r.get(a, 'n_events'))} adverse events in "
                                 f"{num.count(r.get(a, 'n_patients'))} patients; "
-                                f"{num.count(r.get(a, 'n_events', parameter='ae_serious', group='serious'))} serious"})
+                                f"{num.count(r.get(a, 'n_events', parameter='AESER', group='serious'))} serious"})
     else:
         items.append({"label": "UC-MSC-related adverse events", "value": None, "detail": ""})
     return items
@@ -404,17 +404,17 @@ def _adverse_events(r: Results) -> dict:
 
     blocks = [table(["", "n", "per 100 patient-years"],
                     [line("Adverse events"), line("Patients with at least one adverse event", patients=True),
-                     line("Serious adverse events", "ae_serious", "serious"),
-                     line("UC-MSC-related (possible, probable, definite)", "related", "related"),
-                     line("Patients with a UC-MSC-related adverse event", "related", "related", patients=True)],
+                     line("Serious adverse events", "AESER", "serious"),
+                     line("UC-MSC-related (possible, probable, definite)", "AREL", "related"),
+                     line("Patients with a UC-MSC-related adverse event", "AREL", "related", patients=True)],
                     caption="Adverse events: summary",
                     note=f"Follow-up: {num.fixed(years)} patient-years (sum of survival follow-up)." if years
                     else "Follow-up time not available: rates not computed."),
-              _events_table(r, "ae_grade", GRADE, "CTCAE grade", "Adverse events by CTCAE grade"),
-              _events_table(r, "ae_relation", RELATION, "Relation",
+              _events_table(r, "AETOXGR", GRADE, "CTCAE grade", "Adverse events by CTCAE grade"),
+              _events_table(r, "AERELN", RELATION, "Relation",
                             "Adverse events by relation to UC-MSC transplantation"),
-              _events_table(r, "ae_serious", SERIOUSNESS, "Seriousness", "Adverse events by seriousness"),
-              _events_table(r, "ae_outcome", AE_OUTCOME, "Outcome", "Adverse events by outcome")]
+              _events_table(r, "AESER", SERIOUSNESS, "Seriousness", "Adverse events by seriousness"),
+              _events_table(r, "AEOUTN", AE_OUTCOME, "Outcome", "Adverse events by outcome")]
     blocks += _ae_listing(r)
     p = "infusion_reaction"
     if r.get(a, "n_infusions", parameter=p):

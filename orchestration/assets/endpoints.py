@@ -27,7 +27,7 @@ ENDPOINT_CHECKS = {
                    + "; ".join(f"{e}: {', '.join(i[:3])}{'…' if len(i) > 3 else ''}"
                                for e, i in ENDPOINT_INPUTS.items()),
     OS_GATE: f"At most SSC_MAX_OS_EXCLUDED (default {DEFAULT_MAX_OS_EXCLUDED}) patients are left out of overall "
-             "survival (marts.adtte.analysed false: recorded as dead without a usable death date, or day 0 in "
+             "survival (marts.adtte without ANL01FL: recorded as dead without a usable death date, or day 0 in "
              "doubt); a failure names each record and the field to fix in REDCap.",
 }
 

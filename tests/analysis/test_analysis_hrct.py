@@ -19,7 +19,7 @@ def scan(rid, timepoint, *, extent=None, change=None, analysed=True, study_day=N
 
 
 ILD = [f"P{i}" for i in range(1, 9)]
-SL = adsl([{"record_id": r, "ild_baseline": True} for r in ILD] + [{"record_id": "N", "ild_baseline": False}])
+SL = adsl([{"USUBJID": r, "ild_baseline": True} for r in ILD] + [{"USUBJID": "N", "ild_baseline": False}])
 BDS = adbds(
     scan("P1", "baseline", extent=20.3) + scan("P1", "month_12", extent=25.3)            # +5 exactly: worsened
     + scan("P2", "baseline", extent=20.0) + scan("P2", "month_12", extent=40.0)
@@ -73,5 +73,5 @@ def test_published_proportion_shape():
     for i, r in enumerate(rids):
         rows += scan(r, "baseline", extent=20.0)
         rows += scan(r, "month_60", change=1 if i < 6 else 2 if i < 18 else 3)
-    out = hrct_ild(adsl([{"record_id": r, "ild_baseline": True} for r in rids]), adbds(rows))
+    out = hrct_ild(adsl([{"USUBJID": r, "ild_baseline": True} for r in rids]), adbds(rows))
     assert out["improved_or_stable_pct"] == pytest.approx(72.0)

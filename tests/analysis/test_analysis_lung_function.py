@@ -6,7 +6,7 @@ from analysis_builders import adbds, adsl, series
 from analysis.lung_function import classify_progression, ild_progression, lung_function, relative_decline
 
 ILD = ["P1", "P2", "P3", "P4", "P5"]
-SL = adsl([{"record_id": r, "ild_baseline": True} for r in ILD] + [{"record_id": "N", "ild_baseline": False}])
+SL = adsl([{"USUBJID": r, "ild_baseline": True} for r in ILD] + [{"USUBJID": "N", "ild_baseline": False}])
 
 
 def pft(rid, fvc, dlco):

@@ -5,7 +5,7 @@ from analysis_builders import adbds, adsl, adtte, bds, series
 from analysis.pah import pah
 
 PAH = ["P1", "P2", "P3", "P4", "P5", "P6", "P7"]
-SL = adsl([{"record_id": r, "pah_baseline": True} for r in PAH] + [{"record_id": "N", "pah_baseline": False}])
+SL = adsl([{"USUBJID": r, "pah_baseline": True} for r in PAH] + [{"USUBJID": "N", "pah_baseline": False}])
 TTE = adtte([("P1", 4.5, 1), ("P2", 5.0, 1), ("P3", 5.2, 1), ("P4", 5.5, 0), ("P5", 5.5, 0), ("P6", 5.5, 0),
              ("P7", 5.5, 0), ("N", 1.0, 1)])
 BDS = adbds(
@@ -30,7 +30,7 @@ def test_pah_categories():
 
 
 def test_death_exactly_five_years_is_worsened_without_echo():
-    out = pah(adsl([{"record_id": "X", "pah_baseline": True}]), adbds([]), adtte([("X", 5.0, 1)]))
+    out = pah(adsl([{"USUBJID": "X", "pah_baseline": True}]), adbds([]), adtte([("X", 5.0, 1)]))
     assert out["worsened"] == 1 and out["patients"][0]["rise"] is None
 
 
@@ -40,10 +40,10 @@ def test_empty_population():
 
 def test_a_death_that_cannot_be_placed_is_not_evaluable_whatever_the_echo():
     tte = adtte([("X", 1.0, 1), ("Y", 5.5, 0)])
-    tte["analysed"] = [False, True]
+    tte["ANL01FL"] = [None, "Y"]
     tte["exclusion_reason"] = ["death date before day 0", None]
-    tte.loc[0, ["event", "time_years"]] = None
-    out = pah(adsl([{"record_id": r, "pah_baseline": True} for r in "XY"]),
+    tte.loc[0, ["CNSR", "AVAL"]] = None
+    out = pah(adsl([{"USUBJID": r, "pah_baseline": True} for r in "XY"]),
               adbds(series("X", "echo_pasp_mmhg", {"baseline": 40, "month_60": 41})
                     + series("Y", "echo_pasp_mmhg", {"baseline": 40, "month_60": 41})), tte)
     cats = {p["record_id"]: (p["category"], p["reason"]) for p in out["patients"]}

@@ -112,10 +112,9 @@ def test_risk_table_years_reach_the_last_time_and_five_years():
 def test_deaths_listing():
     day0 = pd.Timestamp("2018-01-01")
     sl = pd.DataFrame({
-        "record_id": ["a", "b", "c", "d"], "vital_status": ["Dead", "Dead", "Alive", "Dead"],
-        "death_date": [day0 + pd.Timedelta(days=900), day0 + pd.Timedelta(days=200), pd.NaT, pd.NaT],
-        "death_date_recorded": ["2020-06-19", "2018-07-20", None, "UNK"],
-        "death_cause": ["Infection", None, None, "Unknown"], "death_treatment_related": [False, None, None, True]})
+        "USUBJID": ["a", "b", "c", "d"], "DTHFL": ["Y", "Y", None, "Y"],
+        "DTHDT": [day0 + pd.Timedelta(days=900), day0 + pd.Timedelta(days=200), pd.NaT, pd.NaT],
+        "DTHCAUS": ["Infection", None, None, "Unknown"], "death_treatment_related": [False, None, None, True]})
     tte = adtte([("a", 900 / 365.25, 1), ("b", 200 / 365.25, 1), ("c", 6.0, 0)])
     assert deaths(sl, tte) == [  # placed deaths by death date, then the one without a usable date
         {"record_id": "b", "placed": True, "time_years": pytest.approx(200 / 365.25), "cause": None,

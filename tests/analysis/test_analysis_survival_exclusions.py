@@ -18,10 +18,10 @@ def with_exclusions() -> pd.DataFrame:
     """The four analysed rows, one patient left out as adtte writes it (no event, no time) and one left out
     whose stale time and event would change every figure if they were used (censored at 5 years)."""
     frame = adtte(ANALYSED + [("x", 5.0, 0), ("y", 5.0, 0)])
-    frame["analysed"] = [True] * 4 + [False, False]
+    frame["ANL01FL"] = ["Y"] * 4 + [None, None]
     frame["exclusion_reason"] = [None] * 4 + ["recorded as dead without a usable death date",
                                               "death date before day 0"]
-    frame.loc[frame["record_id"] == "x", ["event", "time_days", "time_years"]] = None
+    frame.loc[frame["USUBJID"] == "x", ["CNSR", "ADY", "AVAL"]] = None
     return frame
 
 
@@ -52,18 +52,18 @@ def test_curve_risk_table_and_follow_up_use_the_analysed_rows_only():
     # reverse KM (censoring as the event): 2/3 after 2 years, 0 after 4 -> median 4; simple median 2.5
     assert median_follow_up(frame) == {"reverse_km_years": pytest.approx(4.0),
                                        "simple_median_years": pytest.approx(2.5)}
-    flow = cohort_flow(pd.DataFrame({"record_id": list("abcdxy"), "lost_to_follow_up": [False] * 6}), None, frame)
+    flow = cohort_flow(pd.DataFrame({"USUBJID": list("abcdxy"), "lost_to_follow_up": [False] * 6}), None, frame)
     assert (flow["infused"], flow["deaths"], flow["median_observation_years"]) == (6, 2, pytest.approx(2.5))
 
 
-def test_a_frame_without_the_column_is_analysed_throughout():
+def test_every_analysed_row_enters():
     out = overall_survival(adtte(ANALYSED))
     assert (out["n"], out["deaths"], out["n_excluded"], out["excluded"]) == (4, 2, 0, [])
 
 
 def test_everyone_left_out_gives_no_estimate_but_names_them():
     frame = with_exclusions()
-    frame["analysed"] = False
+    frame["ANL01FL"] = None
     out = overall_survival(frame)
     assert (out["n"], out["n_excluded"]) == (0, 6)
     assert all(e["survival"] is None for e in out["estimates"])

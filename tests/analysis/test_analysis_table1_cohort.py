@@ -9,13 +9,13 @@ from analysis.cohort import cohort_flow
 from analysis.table1 import shown, table1
 
 SL = adsl([
-    {"record_id": "A", "age_years": 30, "sex": "Female", "ild_baseline": True, "baseline_mrss": 20.0,
+    {"USUBJID": "A", "AGE": 30, "SEX": "F", "ild_baseline": True, "baseline_mrss": 20.0,
      "disease_duration_years": 1.0},
-    {"record_id": "B", "age_years": 40, "sex": "Male", "ssc_subtype": "Limited cutaneous SSc",
+    {"USUBJID": "B", "AGE": 40, "SEX": "M", "ssc_subtype": "Limited cutaneous SSc",
      "baseline_mrss": 10.0, "disease_duration_years": 2.0, "ab_scl70": False},
-    {"record_id": "C", "age_years": 50, "sex": "Female", "ild_baseline": True, "baseline_mrss": None,
+    {"USUBJID": "C", "AGE": 50, "SEX": "F", "ild_baseline": True, "baseline_mrss": None,
      "disease_duration_years": 3.0, "lost_to_follow_up": True},
-    {"record_id": "D", "age_years": None, "sex": "Female", "ild_baseline": None, "baseline_mrss": 30.0,
+    {"USUBJID": "D", "AGE": None, "SEX": "F", "ild_baseline": None, "baseline_mrss": 30.0,
      "disease_duration_years": 10.0, "ab_scl70": None},
 ])
 
@@ -25,11 +25,11 @@ def test_table1_rows():
     rows = {r["characteristic"]: r for r in out["rows"]}
     assert out["n"] == 4 and rows["Patients"]["raw"] == {"count": 4}
     age = rows["Age (years)"]
-    assert (age["parameter"], age["group"], age["n"]) == ("age_years", None, 3)
+    assert (age["parameter"], age["group"], age["n"]) == ("AGE", None, 3)
     assert age["raw"]["mean"] == 40.0 and age["raw"]["sd"] == 10.0
     assert age["raw"]["q1"] == 35.0 and age["raw"]["q3"] == 45.0
     assert rows["Female"]["raw"] == {"count": 3, "denominator": 4, "pct": 75.0}
-    assert (rows["Female"]["parameter"], rows["Female"]["group"]) == ("sex", "Female")
+    assert (rows["Female"]["parameter"], rows["Female"]["group"]) == ("SEX", "F")
     assert rows["Limited cutaneous SSc"]["raw"]["pct"] == 25.0
     assert rows["SSc sine scleroderma"]["raw"] == {"count": 0, "denominator": 4, "pct": 0.0}
     dd = rows["Disease duration (years)"]
@@ -44,10 +44,10 @@ def test_table1_rows():
 def test_table1_text_by_the_rounding_rule_and_as_first_published():
     rows = {r["characteristic"]: r for r in table1(SL)["rows"]}
     age, dd = rows["Age (years)"], rows["Disease duration (years)"]
-    assert shown("age_years", age["raw"]) == "40.00 (10.00); median 40.00 (35.00–45.00)"
-    assert shown("age_years", age["raw"], 1) == "40.0 (10.0); median 40.0 (35.0–45.0)"
+    assert shown("AGE", age["raw"]) == "40.00 (10.00); median 40.00 (35.00–45.00)"
+    assert shown("AGE", age["raw"], 1) == "40.0 (10.0); median 40.0 (35.0–45.0)"
     assert shown("disease_duration_years", dd["raw"], 1) == "2.5 (1.8–4.8)"  # 1.75 and 4.75 half up
-    assert shown("sex", rows["Female"]["raw"]) == "3 (75.0%)"
+    assert shown("SEX", rows["Female"]["raw"]) == "3 (75.0%)"
     assert shown("ild_baseline", rows["Interstitial lung disease"]["raw"]) == "2 (66.7%)"
     assert shown("baseline_mrss", rows["Baseline mRSS"]["raw"]) == "20.00 (10.00)"
     assert shown(None, rows["Patients"]["raw"]) == "4"

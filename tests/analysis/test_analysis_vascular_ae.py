@@ -44,7 +44,7 @@ def test_adverse_events():
     assert out["by_seriousness"] == {"serious": {"n_events": 2, "n_patients": 2, "rate_per_100py": 20.0},
                                      "not_serious": {"n_events": 3, "n_patients": 3, "rate_per_100py": 30.0},
                                      "not_recorded": {"n_events": 1, "n_patients": 1, "rate_per_100py": 10.0}}
-    # the mart's flag decides: relation 3, 4, 5 (A once, B twice)
+    # the mart's AREL decides: relation 3, 4, 5 (A once, B twice)
     assert out["by_relatedness"]["related"] == {"n_events": 3, "n_patients": 2, "rate_per_100py": 30.0}
     assert out["by_relatedness"]["not_related"]["n_events"] == 3
     assert {g: t["n_events"] for g, t in out["by_grade"].items()} == {"1": 2, "2": 1, "3": 1, "4": 0, "5": 1,
@@ -58,9 +58,9 @@ def test_adverse_events():
                                          "n_patients": 2}
 
 
-def test_the_related_flag_of_the_mart_is_the_definition():
+def test_the_analysis_causality_of_the_mart_is_the_definition():
     events = adae([("A", 1, False, 4), ("B", 1, False, 1)])
-    events["related"] = [False, True]  # adae.sql's flag, whatever the code says
+    events["AREL"] = ["NOT RELATED", "RELATED"]  # adae.sql's AREL, whatever the code says
     out = adverse_events(events, None, None)
     assert out["by_relatedness"]["related"] == {"n_events": 1, "n_patients": 1, "rate_per_100py": None}
     assert [e["record_id"] for e in serious_or_related(events)] == ["B"]

@@ -47,16 +47,16 @@ def rejected_dates(raw: pd.DataFrame, drop_id: str) -> pd.DataFrame:
 
 def marts(with_mrss: list[str]) -> dict[str, pd.DataFrame]:
     adbds = pd.DataFrame([
-        {"record_id": rid, "param": "mrss_total", "instrument": "skin_score", "timepoint": tp,
-         "window_order": order, "analysed": True, "value": value, "baseline_value": 20.0,
-         "change_from_baseline": None if tp == "baseline" else value - 20.0}
+        {"USUBJID": rid, "PARAMCD": "mrss_total", "SRCDOM": "skin_score", "AVISIT": tp,
+         "AVISITN": order, "ANL01FL": "Y", "AVAL": value, "BASE": 20.0,
+         "CHG": None if tp == "baseline" else value - 20.0}
         for rid in with_mrss for tp, order, value in (("baseline", 0, 20.0), ("month_12", 4, 15.0))])
     return {
-        "adsl": pd.DataFrame({"record_id": PATIENTS, "ild_baseline": False, "pah_baseline": False}),
+        "adsl": pd.DataFrame({"USUBJID": PATIENTS, "ild_baseline": False, "pah_baseline": False}),
         "adbds": adbds,
-        "adtte": pd.DataFrame({"record_id": PATIENTS, "param": "OS", "event": 0, "time_days": 400}),
-        "adae": pd.DataFrame({"record_id": ["SSC-0001"], "ae_onset_date": ["2020-02-01"], "ae_grade": [1],
-                              "ae_relation": [1]}),
+        "adtte": pd.DataFrame({"USUBJID": PATIENTS, "PARAMCD": "OS", "CNSR": 1, "ADY": 400, "ANL01FL": "Y",
+                               "exclusion_reason": None}),
+        "adae": pd.DataFrame({"USUBJID": ["SSC-0001"], "ASTDT": ["2020-02-01"], "AETOXGR": [1], "AERELN": [1]}),
     }
 
 
@@ -141,7 +141,7 @@ def test_the_second_run_stops_before_the_outcomes_naming_endpoint_and_field(two_
         "mrss: 21 patients with analysable input, 25 in the last published run (drop drop-1) (16% lost); "
         "the input that emptied it: mrss_date (42 usable cells now, 50 in the last published run; "
         "8 of 50 filled cells rejected)")
-    assert checks(second)[OS_GATE].passed is True  # an older adtte without `analysed`: every row analysed
+    assert checks(second)[OS_GATE].passed is True  # every adtte row analysed
     assert outcome_key("mrss") not in materialized(second)
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
         published = conn.execute("select distinct run_id, published from quality.endpoint_coverage").fetchall()

@@ -21,7 +21,7 @@ TOO_MANY = CheckOutcome("quarantine_within_limit", "quality/findings", passed=Fa
                         description="495 of 495 export rows quarantined (100.0%; limit 5%)", step="quality__findings")
 CHECKS_FAILED = StepFailure("quality__findings", "DagsterAssetCheckFailedError: 2 blocking asset checks failed",
                             kind=CHECKS)
-DBT_PASSED = CheckOutcome("unique_adsl_record_id", "marts/adsl", passed=True, blocking=True,
+DBT_PASSED = CheckOutcome("unique_adsl_USUBJID", "marts/adsl", passed=True, blocking=True,
                           step="dbt_analysis_and_marts", dbt_test=True, failed_rows=0)
 
 
@@ -69,17 +69,17 @@ def test_a_long_description_is_one_line_cut_with_an_ellipsis():
 
 
 def test_a_failed_dbt_test_names_test_model_rows_and_the_dbt_log():
-    failed = CheckOutcome("value_between_adtte_time_days__0", "marts/adtte", passed=False, blocking=True,
+    failed = CheckOutcome("value_between_adtte_ADY__0", "marts/adtte", passed=False, blocking=True,
                           step="dbt_analysis_and_marts", dbt_test=True, failed_rows=1)
-    dbt_step = StepFailure("dbt_analysis_and_marts", "Failure in test value_between_adtte_time_days__0 "
+    dbt_step = StepFailure("dbt_analysis_and_marts", "Failure in test value_between_adtte_ADY__0 "
                            "(models/marts/_marts.yml): Got 1 result", kind=DBT)
     log = "/home/logs/dbt/dbt_analysis_and_marts-1a2b3c4-5d6e7f8/dbt.log"
     verdict = decide(RunEvents(checks=(DBT_PASSED, failed), failures=(dbt_step,)),
                      dbt_logs={"dbt_analysis_and_marts": log})
-    assert verdict.text == ("BLOCKED at dbt test value_between_adtte_time_days__0 on marts/adtte: 1 row fails the "
+    assert verdict.text == ("BLOCKED at dbt test value_between_adtte_ADY__0 on marts/adtte: 1 row fails the "
                             f"test; see the dbt log {log}")
     assert verdict.problems == ()  # the verdict says it; the dbt command's failure is this test's
-    assert [g["gate"] for g in verdict.gates] == ["value_between_adtte_time_days__0"]
+    assert [g["gate"] for g in verdict.gates] == ["value_between_adtte_ADY__0"]
 
 
 def test_a_dbt_model_that_does_not_build_blocks_at_its_step_with_dbt_s_error_and_log():
@@ -131,10 +131,10 @@ def test_failure_messages_without_dagster_wrappers():
 
 def test_the_dbt_error_is_read_from_what_dagster_dbt_parsed():
     description = ("The dbt CLI process with command\n\n`dbt build --select marts`\n\nfailed with exit code `1`.\n\n"
-                   "Errors parsed from dbt logs:\n\n30 of 30 FAIL 1 value_between_adtte_time_days__0 ....... "
-                   "[\x1b[31mFAIL 1\x1b[0m in 0.02s]\n\n\x1b[31mFailure in test value_between_adtte_time_days__0 "
+                   "Errors parsed from dbt logs:\n\n30 of 30 FAIL 1 value_between_adtte_ADY__0 ....... "
+                   "[\x1b[31mFAIL 1\x1b[0m in 0.02s]\n\n\x1b[31mFailure in test value_between_adtte_ADY__0 "
                    "(models/marts/_marts.yml)\x1b[0m\n\n  Got 1 result, configured to fail if != 0\n")
-    assert dbt_error_summary(description) == ("Failure in test value_between_adtte_time_days__0 "
+    assert dbt_error_summary(description) == ("Failure in test value_between_adtte_ADY__0 "
                                               "(models/marts/_marts.yml): Got 1 result, configured to fail if != 0")
     assert failure_message(None, description)[1] == DBT
     assert one_line("a\n\n  b\x1b[0m") == "a b"

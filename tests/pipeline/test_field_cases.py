@@ -163,7 +163,7 @@ def test_07c_a_date_column_with_a_time_part_keeps_the_primary_endpoint(readable,
 
 
 def test_11_windows_1252_accents_are_read_correctly(readable):
-    assert (ACCENTED,) in query(readable.home, "select ae_term from marts.adae")
+    assert (ACCENTED,) in query(readable.home, "select AETERM from marts.adae")
 
 
 def test_14_mac_folders_and_appledouble_files_are_ignored_and_listed_once(readable):

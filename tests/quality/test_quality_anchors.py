@@ -131,7 +131,8 @@ def test_the_dbt_unit_tests_of_the_rules_ran_and_passed(warehouse):
     unit = {r["unique_id"].rsplit(".", 1)[-1]: r["status"] for r in warehouse["results"]
             if r["unique_id"].startswith("unit_test.")}
     assert {"int_patient_anchors_places_death_and_last_contact", "adtte_leaves_out_deaths_that_cannot_be_placed",
-            "int_mrss_scored_a_filled_total_is_never_replaced"} <= set(unit)
+            "int_mrss_scored_a_filled_total_is_never_replaced", "adae_flags_seriousness_and_the_causality_rule",
+            "adbds_flags_baseline_and_change_from_baseline"} <= set(unit)
     assert set(unit.values()) == {"pass"}
     failed = [r["unique_id"] for r in warehouse["results"] if r["status"] not in ("pass", "success")]
     assert failed == []
@@ -172,28 +173,28 @@ def test_a_death_that_cannot_be_placed_excludes_no_assessment_and_asks_no_visit_
 
 def test_adtte_keeps_one_row_per_patient_and_leaves_out_what_cannot_be_placed(warehouse):
     conn = warehouse["conn"]
-    adtte = conn.execute("select * from marts.adtte order by record_id").df().set_index("record_id")
-    assert list(adtte.index) == conn.execute("select record_id from marts.adsl order by record_id").df()[
-        "record_id"].tolist()
+    adtte = conn.execute("select * from marts.adtte order by USUBJID").df().set_index("USUBJID")
+    assert list(adtte.index) == conn.execute("select USUBJID from marts.adsl order by USUBJID").df()[
+        "USUBJID"].tolist()
     assert "0009" not in adtte.index
-    excluded = adtte[~adtte["analysed"]]
+    excluded = adtte[adtte["ANL01FL"].isna()]
     assert excluded["exclusion_reason"].to_dict() == {
         "0002": "death date before day 0",
         "0003": "recorded as dead without a usable death date",
         "0004": "death date before enrollment",
         "0006": "first infusion (day 0) more than 90 days before enrollment",
     }
-    assert excluded[["event", "time_days", "time_years", "end_date", "censor_reason"]].isna().all().all()
-    analysed = adtte[adtte["analysed"]]
+    assert excluded[["CNSR", "ADY", "AVAL", "ADT", "EVNTDESC", "SRCVAR"]].isna().all().all()
+    analysed = adtte[adtte["ANL01FL"] == "Y"]
     assert analysed["exclusion_reason"].isna().all()
-    assert analysed.loc["0010", ["event", "time_days", "censor_reason"]].tolist() == [1, 300, "death"]
+    assert analysed.loc["0010", ["CNSR", "ADY", "EVNTDESC", "SRCVAR"]].tolist() == [0, 300, "death", "DTHDT"]
     # 0005: the last contact before day 0 is not used; censored at the latest dated assessment (month 12)
     row = analysed.loc["0005"]
-    assert (row["event"], row["censor_reason"], row["time_days"]) == (0, "last assessment",
-                                                                      OFFSETS["month_12_arm_1"])
-    adsl = conn.execute("select * from marts.adsl").df().set_index("record_id")
+    assert (row["CNSR"], row["EVNTDESC"], row["ADY"]) == (1, "last assessment", OFFSETS["month_12_arm_1"])
+    adsl = conn.execute("select * from marts.adsl").df().set_index("USUBJID")
     assert pd.isna(adsl.loc["0005", "last_contact_date"])
-    assert pd.isna(adsl.loc["0002", "death_date"]) and str(adsl.loc["0002", "death_date_recorded"])[:10] == _d(-400)
+    assert pd.isna(adsl.loc["0002", "DTHDT"]) and str(adsl.loc["0002", "death_date_recorded"])[:10] == _d(-400)
+    assert adsl.loc["0002", "DTHFL"] == "Y" and pd.isna(adsl.loc["0005", "DTHFL"])
 
 
 def test_overall_survival_counts_the_excluded_and_never_censors_them(warehouse):
@@ -204,8 +205,8 @@ def test_overall_survival_counts_the_excluded_and_never_censors_them(warehouse):
 
 
 def test_a_patient_whose_day0_is_in_doubt_is_in_no_analysis_window(warehouse):
-    adbds = warehouse["conn"].execute("select * from marts.adbds where record_id = '0006'").df()
-    assert len(adbds) and adbds["timepoint"].isna().all() and not adbds["analysed"].any()
+    adbds = warehouse["conn"].execute("select * from marts.adbds where USUBJID = '0006'").df()
+    assert len(adbds) and adbds["AVISIT"].isna().all() and adbds["ANL01FL"].isna().all()
 
 
 @pytest.mark.parametrize("rid, event, value, rule", [("0007", "month_3_arm_1", "abc", "number_format"),
@@ -219,11 +220,11 @@ def test_a_filled_but_unusable_mrss_total_is_reported_and_not_analysed(warehouse
     scored = conn.execute("select mrss_sites_sum, mrss_total from intermediate.int_mrss_scored where source_row = ?",
                           [row]).fetchall()
     assert scored[0][0] is not None and scored[0][1] is None  # the sites' sum is there, and does not replace it
-    assert conn.execute("select count(*) from marts.adbds where source_row = ? and instrument = 'skin_score'",
+    assert conn.execute("select count(*) from marts.adbds where SRCSEQ = ? and SRCDOM = 'skin_score'",
                         [row]).fetchall()[0][0] == 0
     timepoint = event.removesuffix("_arm_1")
-    assert conn.execute("select count(*) from marts.adbds where record_id = ? and timepoint = ? and analysed "
-                        "and param = 'mrss_total'", [rid, timepoint]).fetchall()[0][0] == 0
+    assert conn.execute("select count(*) from marts.adbds where USUBJID = ? and AVISIT = ? and ANL01FL = 'Y' "
+                        "and PARAMCD = 'mrss_total'", [rid, timepoint]).fetchall()[0][0] == 0
 
 
 def test_enrolled_counts_placed_enrollments_and_records_without_infusion_not_header_lines(warehouse):
@@ -281,11 +282,11 @@ def test_the_adtte_critical_expectations_accept_a_row_left_out_but_not_an_analys
     from quality.gx_findings import findings_from_run
     from quality.marts import validate_marts
 
-    adsl = pd.DataFrame({"record_id": ["A", "B", "C"], "day0_date": [pd.Timestamp(DAY0)] * 3,
-                         "sex": "Female", "age_years": 50})
-    adtte = pd.DataFrame({"record_id": ["A", "B", "C"], "param": "OS", "time_days": [400, None, None],
-                          "event": [0, None, None], "analysed": [True, False, True],
+    adsl = pd.DataFrame({"USUBJID": ["A", "B", "C"], "TRTSDT": [pd.Timestamp(DAY0)] * 3,
+                         "SEX": "F", "AGE": 50})
+    adtte = pd.DataFrame({"USUBJID": ["A", "B", "C"], "PARAMCD": "OS", "ADY": [400, None, None],
+                          "CNSR": [1, None, None], "ANL01FL": ["Y", None, "Y"],
                           "exclusion_reason": [None, "death date before day 0", None]})
     run = validate_marts(adsl=adsl, adtte=adtte, build_docs=False)["adtte"]
     found = [(f.rule, f.record_id, f.field) for f in findings_from_run(run)]
-    assert found == [("mart_value_missing", "C", "time_days")]
+    assert found == [("mart_value_missing", "C", "ADY")]

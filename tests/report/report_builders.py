@@ -67,13 +67,13 @@ def paper_ard() -> pd.DataFrame:
         for row in (("n", n, {**du, "timepoint": tp}), *_counts(n, {"active": k}, **du, timepoint=tp))] + [
         row for tp, (n, grades) in {"baseline": (40, {"0": 2, "1": 17, "2": 11, "3": 10, "4": 0})}.items()
         for row in (("n", n, {**med, "timepoint": tp}), *_counts(n, grades, **med, timepoint=tp))])
-    events = {"ae_serious": {"serious": (4, 3, 1.8), "not_serious": (26, 14, 11.7), "not_recorded": (0, 0, 0.0)},
-              "related": {"related": (0, 0, 0.0), "not_related": (30, 15, 13.47)},
-              "ae_grade": {"1": (18, 11, 8.08), "2": (8, 6, 3.59), "3": (3, 3, 1.35), "4": (0, 0, 0.0),
+    events = {"AESER": {"serious": (4, 3, 1.8), "not_serious": (26, 14, 11.7), "not_recorded": (0, 0, 0.0)},
+              "AREL": {"related": (0, 0, 0.0), "not_related": (30, 15, 13.47)},
+              "AETOXGR": {"1": (18, 11, 8.08), "2": (8, 6, 3.59), "3": (3, 3, 1.35), "4": (0, 0, 0.0),
                            "5": (1, 1, 0.45), "not_recorded": (0, 0, 0.0)},
-              "ae_relation": {"1": (20, 12, 8.98), "2": (10, 7, 4.49), "3": (0, 0, 0.0), "4": (0, 0, 0.0),
+              "AERELN": {"1": (20, 12, 8.98), "2": (10, 7, 4.49), "3": (0, 0, 0.0), "4": (0, 0, 0.0),
                               "5": (0, 0, 0.0), "not_recorded": (0, 0, 0.0)},
-              "ae_outcome": {"1": (27, 13, 12.13), "5": (1, 1, 0.45), "not_recorded": (2, 2, 0.9)}}
+              "AEOUTN": {"1": (27, 13, 12.13), "5": (1, 1, 0.45), "not_recorded": (2, 2, 0.9)}}
     rows += _rows("adverse_events", [
         ("n_events", 30, {}), ("n_patients", 15, {}), ("patient_years", 222.64476, {}),
         ("rate_per_100py", 13.474, {}),
@@ -90,10 +90,10 @@ def paper_ard() -> pd.DataFrame:
          ("serious", True), ("ae_relation", 1), ("ae_outcome", 1))])
     rows += _rows("table1", [
         ("label", "Patients", {"n": 41}), ("count", 41, {"n": 41}),
-        *[(s, v, {"parameter": "age_years", "n": 41}) for s, v in
+        *[(s, v, {"parameter": "AGE", "n": 41}) for s, v in
           (("label", "Age (years)"), ("n", 41), ("mean", 41.2345), ("sd", 10.2961), ("median", 40.0), ("q1", 33.0),
            ("q3", 49.0))],
-        *[(s, v, {"parameter": "sex", "group": "Female", "n": 41}) for s, v in
+        *[(s, v, {"parameter": "SEX", "group": "F", "n": 41}) for s, v in
           (("label", "Female"), ("count", 37), ("denominator", 41), ("pct", 100 * 37 / 41))]])
     model, by_tp = {"parameter": "mrss_total"}, {"parameter": "mrss_total"}
     rows += _rows("mrss_mixed_model", [
@@ -139,27 +139,30 @@ def make_marts(n: int = 12, seed: int = 7) -> dict[str, pd.DataFrame]:
     ids = [str(i + 1) for i in range(n)]
     day0 = pd.Timestamp("2018-01-15")
     adsl = pd.DataFrame({
-        "record_id": ids, "subject_pseudonym": [f"{i:064x}" for i in range(n)],
-        "sex": ["Female" if i % 6 else "Male" for i in range(n)], "age_years": rng.integers(25, 60, n),
+        "USUBJID": ids, "subject_pseudonym": [f"{i:064x}" for i in range(n)],
+        "SEX": ["F" if i % 6 else "M" for i in range(n)], "AGE": rng.integers(25, 60, n),
         "ssc_subtype": ["Diffuse cutaneous SSc" if i % 3 else "Limited cutaneous SSc" for i in range(n)],
-        "day0_date": day0, "n_infusions": 2, "disease_duration_years": rng.uniform(1, 8, n),
+        "TRTSDT": day0, "n_infusions": 2, "disease_duration_years": rng.uniform(1, 8, n),
         "ild_baseline": [i % 2 == 0 for i in range(n)], "pah_baseline": [i % 5 == 0 for i in range(n)],
         "ab_scl70": [i % 3 != 0 for i in range(n)],
         "vital_status": ["Dead" if i in (2, 7) else "Alive" for i in range(n)],
-        "death_date": [day0 + pd.Timedelta(days=500 + 300 * i) if i in (2, 7) else pd.NaT for i in range(n)],
+        "DTHFL": ["Y" if i in (2, 7) else None for i in range(n)],
+        "DTHDT": [day0 + pd.Timedelta(days=500 + 300 * i) if i in (2, 7) else pd.NaT for i in range(n)],
         "death_date_recorded": [str((day0 + pd.Timedelta(days=500 + 300 * i)).date()) if i in (2, 7) else None
                                 for i in range(n)],
-        "death_cause": ["Infection" if i in (2, 7) else None for i in range(n)],
+        "DTHCAUS": ["Infection" if i in (2, 7) else None for i in range(n)],
         "death_treatment_related": [False if i in (2, 7) else None for i in range(n)],
         "lost_to_follow_up": [i == 9 for i in range(n)],
         "baseline_mrss": rng.normal(18, 7, n).round(),
     })
-    adtte = pd.DataFrame({"record_id": ids, "param": "OS", "day0_date": day0})
+    adtte = pd.DataFrame({"USUBJID": ids, "PARAMCD": "OS", "STARTDT": day0})
     days = [500 + 300 * i if i in (2, 7) else (900 if i == 9 else 1900 + 10 * i) for i in range(n)]
-    adtte["time_days"] = days
-    adtte["time_years"] = adtte["time_days"] / 365.25
-    adtte["event"] = [1 if i in (2, 7) else 0 for i in range(n)]
-    adtte["censor_reason"] = ["death" if e else "last contact" for e in adtte["event"]]
+    adtte["ADY"] = days
+    adtte["AVAL"] = adtte["ADY"] / 365.25
+    adtte["CNSR"] = [0 if i in (2, 7) else 1 for i in range(n)]
+    adtte["EVNTDESC"] = ["death" if c == 0 else "last contact" for c in adtte["CNSR"]]
+    adtte["ANL01FL"] = "Y"
+    adtte["exclusion_reason"] = None
     rows = []
     for i, rid in enumerate(ids):
         base = {"mrss_total": rng.normal(19, 7), "haq_di": rng.uniform(0.3, 2.2), "rcs": rng.uniform(2, 8),
@@ -172,17 +175,18 @@ def make_marts(n: int = 12, seed: int = 7) -> dict[str, pd.DataFrame]:
                 value = b if param == "medsger_pv" else b * (1 - 0.06 * k) + rng.normal(0, 1)
                 if param == "mrss_total":
                     value = float(np.clip(round(value), 0, 51))
-                rows.append({"record_id": rid, "param": param, "instrument": "x", "source_row": 2 + len(rows),
-                             "timepoint": tp, "study_day": target, "analysed": True, "value": value})
+                rows.append({"USUBJID": rid, "PARAMCD": param, "SRCDOM": "x", "SRCSEQ": 2 + len(rows),
+                             "AVISIT": tp, "ADY": target, "ANL01FL": "Y",
+                             "ABLFL": "Y" if tp == "baseline" else None, "AVAL": value})
     adbds = pd.DataFrame(rows)
     adae = pd.DataFrame({
-        "record_id": ["1", "1", "3", "4", "8"], "source_row": [90, 91, 92, 93, 94], "repeat_instance": [1, 2, 1, 1, 1],
-        "event_name": ["month_3_arm_1", "month_6_arm_1", "month_1_arm_1", "month_12_arm_1", "month_24_arm_1"],
-        "ae_term": ["Pneumonia", "Headache <severe> & \"odd\"", "Fever", "Rash", "Sepsis"],
-        "onset_study_day": [100, 200, 30, 400, 800], "ae_grade": [3, 1, 2, 1, 5],
-        "ae_serious": [True, False, False, False, True], "ae_relation": [1, 2, 1, 2, 1],
-        "related": [False] * 5, "ae_outcome": [1, 1, 1, 1, 5]})
-    adex = pd.DataFrame({"record_id": [r for r in ids for _ in (1, 2)], "repeat_instance": [1, 2] * n,
+        "USUBJID": ["1", "1", "3", "4", "8"], "SRCSEQ": [90, 91, 92, 93, 94], "repeat_instance": [1, 2, 1, 1, 1],
+        "VISIT": ["month_3_arm_1", "month_6_arm_1", "month_1_arm_1", "month_12_arm_1", "month_24_arm_1"],
+        "AETERM": ["Pneumonia", "Headache <severe> & \"odd\"", "Fever", "Rash", "Sepsis"],
+        "ASTDY": [100, 200, 30, 400, 800], "AETOXGR": [3, 1, 2, 1, 5],
+        "AESER": ["Y", "N", "N", "N", "Y"], "AERELN": [1, 2, 1, 2, 1],
+        "AREL": ["NOT RELATED"] * 5, "AEOUTN": [1, 1, 1, 1, 5]})
+    adex = pd.DataFrame({"USUBJID": [r for r in ids for _ in (1, 2)], "repeat_instance": [1, 2] * n,
                          "infusion_reaction": [i == 3 for i in range(2 * n)]})
     return {"adsl": adsl, "adtte": adtte, "adbds": adbds, "adae": adae, "adex": adex}
 

@@ -1,5 +1,6 @@
 -- Basic data structure (CDISC ADaM BDS): one row per analysable dated assessment and parameter, with its
--- analysis window, whether it is the analysed assessment of that window, baseline and change from baseline.
+-- analysis window (AVISIT), whether it is the analysed assessment of that window (ANL01FL), baseline (BASE) and
+-- change from baseline (CHG, PCHG). Variable names are ADaM's where one exists (_marts.yml says which are not).
 with assessments as (
     select
         windowed.record_id,
@@ -24,15 +25,37 @@ baseline as (
     select record_id, param, value as baseline_value
     from assessments
     where analysed and timepoint = 'baseline'
+),
+
+-- the REDCap field a parameter is read from (is_measure) and its label; the derived scores have no such field
+fields as (
+    select field, instrument, label, is_measure
+    from {{ ref('redcap_fields') }}
+    where field_type <> 'checkbox'
 )
 
 select
-    assessments.*,
-    baseline.baseline_value,
+    assessments.record_id as USUBJID,
+    assessments.param as PARAMCD,
+    coalesce(fields.label, case assessments.param when 'haq_di' then 'HAQ Disability Index (HAQ-DI)' end) as PARAM,
+    assessments.instrument as SRCDOM,
+    case when fields.is_measure then fields.field end as SRCVAR,
+    assessments.source_row as SRCSEQ,
+    assessments.event_name as VISIT,
+    assessments.repeat_instance,
+    assessments.assessment_date as ADT,
+    assessments.study_day as ADY,
+    assessments.timepoint as AVISIT,
+    assessments.window_order as AVISITN,
+    assessments.target_day as AWTARGET,
+    case when assessments.analysed then 'Y' end as ANL01FL,
+    case when assessments.analysed and assessments.timepoint = 'baseline' then 'Y' end as ABLFL,
+    assessments.value as AVAL,
+    baseline.baseline_value as BASE,
     case when assessments.analysed and assessments.timepoint <> 'baseline'
-         then assessments.value - baseline.baseline_value end as change_from_baseline,
+         then assessments.value - baseline.baseline_value end as CHG,
     case when assessments.analysed and assessments.timepoint <> 'baseline' and baseline.baseline_value <> 0
-         then 100.0 * (assessments.value - baseline.baseline_value) / baseline.baseline_value end
-        as pct_change_from_baseline
+         then 100.0 * (assessments.value - baseline.baseline_value) / baseline.baseline_value end as PCHG
 from assessments
 left join baseline on baseline.record_id = assessments.record_id and baseline.param = assessments.param
+left join fields on fields.field = assessments.param and fields.instrument = assessments.instrument

@@ -1,5 +1,6 @@
 -- Subject-level analysis dataset (CDISC ADaM ADSL): one row per placed patient. Choice codes become the data
--- dictionary's labels (macro redcap_label, seed redcap_choices).
+-- dictionary's labels (macro redcap_label, seed redcap_choices); SEX is CDISC controlled terminology. Variable
+-- names are ADaM's where one exists; the study's own variables are lowercase (_marts.yml says which).
 with last_assessment as (
     select record_id, max(assessment_date) as last_assessment_date
     from {{ ref('int_assessments_windowed') }}
@@ -7,25 +8,28 @@ with last_assessment as (
 ),
 
 baseline as (
-    select record_id,
-        max(value) filter (where param = 'mrss_total') as baseline_mrss,
-        max(value) filter (where param = 'fvc_pct_pred') as baseline_fvc,
-        max(value) filter (where param = 'dlco_pct_pred') as baseline_dlco,
-        max(value) filter (where param = 'echo_pasp_mmhg') as baseline_pasp,
-        max(value) filter (where param = 'haq_di') as baseline_haq_di
+    select USUBJID as record_id,
+        max(AVAL) filter (where PARAMCD = 'mrss_total') as baseline_mrss,
+        max(AVAL) filter (where PARAMCD = 'fvc_pct_pred') as baseline_fvc,
+        max(AVAL) filter (where PARAMCD = 'dlco_pct_pred') as baseline_dlco,
+        max(AVAL) filter (where PARAMCD = 'echo_pasp_mmhg') as baseline_pasp,
+        max(AVAL) filter (where PARAMCD = 'haq_di') as baseline_haq_di
     from {{ ref('adbds') }}
-    where analysed and timepoint = 'baseline'
-    group by record_id
+    where ABLFL = 'Y'
+    group by USUBJID
 )
 
 select
-    anchors.record_id,
+    anchors.record_id as USUBJID,
     enrollment.subject_pseudonym,
-    {{ redcap_label('sex', 'enrollment.sex_code') }} as sex,
-    enrollment.age_at_day0 as age_years,
+    -- CDISC controlled terminology (C66731) for the dictionary's labels
+    case {{ redcap_label('sex', 'enrollment.sex_code') }} when 'Female' then 'F' when 'Male' then 'M' end as SEX,
+    {{ redcap_label('sex', 'enrollment.sex_code') }} as sex_label,
+    enrollment.age_at_day0 as AGE,
+    'YEARS' as AGEU,
     {{ redcap_label('ssc_subtype', 'enrollment.ssc_subtype_code') }} as ssc_subtype,
     anchors.enrollment_date,
-    anchors.day0_date,
+    anchors.day0_date as TRTSDT,
     anchors.n_infusions,
     datediff('day', enrollment.first_non_raynaud_date, anchors.day0_date) / 365.25 as disease_duration_years,
     datediff('day', enrollment.raynaud_onset_date, anchors.day0_date) / 365.25 as raynaud_duration_years,
@@ -44,16 +48,17 @@ select
     enrollment.prior_glucocorticoids,
     enrollment.prior_other,
     {{ redcap_label('vital_status', 'anchors.vital_status_code') }} as vital_status,
-    anchors.death_date,
+    case when anchors.vital_status_code = 2 or anchors.death_date_recorded is not null then 'Y' end as DTHFL,
+    anchors.death_date as DTHDT,
     anchors.death_date_recorded,
     anchors.death_conflict,
     anchors.day0_conflict,
-    {{ redcap_label('death_cause', 'anchors.death_cause_code') }} as death_cause,
+    {{ redcap_label('death_cause', 'anchors.death_cause_code') }} as DTHCAUS,
     anchors.death_treatment_related,
     anchors.last_contact_date,
     last_assessment.last_assessment_date,
     case when anchors.death_date is not null then anchors.death_date
-         else greatest(anchors.last_contact_date, last_assessment.last_assessment_date) end as last_known_alive_date,
+         else greatest(anchors.last_contact_date, last_assessment.last_assessment_date) end as LSTALVDT,
     coalesce(anchors.vital_status_code = 3 and anchors.death_date is null, false) as lost_to_follow_up,
     baseline.baseline_mrss,
     baseline.baseline_fvc,

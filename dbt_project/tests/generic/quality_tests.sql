@@ -7,10 +7,11 @@ where {{ column_name }} is not null and (
 )
 {% endtest %}
 
-{% test one_analysed_per_window(model, partition_by) %}
+{#- At most one analysed row per partition; `analysed` is the SQL condition of an analysed row. -#}
+{% test one_analysed_per_window(model, partition_by, analysed='analysed') %}
 select {{ partition_by | join(', ') }}, count(*) as n_analysed
 from {{ model }}
-where analysed
+where {{ analysed }}
 group by {{ partition_by | join(', ') }}
 having count(*) > 1
 {% endtest %}
