@@ -1,7 +1,8 @@
 """The one rounding rule of everything the study prints (the report, the Table 1 text in outcomes.json).
 
 Precision as a paper prints it: counts as whole numbers, percentages to 1 decimal, p-values to 3 decimals (below
-0.001 as "<0.001"), every other number (means, SDs, medians, quartiles, estimates, rates, years) to 2 decimals.
+0.001 as "<0.001"), every other number (means, SDs, medians, quartiles, estimates, rates, years) to 2 decimals (Table 1's age and
+disease duration to 1, as the published Table 1: :data:`analysis.table1.TABLE1_DECIMALS`).
 Ties round half up on the decimal representation (2.675 → "2.68", 0.125 → "0.13", never "-0.00"): Python's
 float formatting would round the binary value instead (2.675 → "2.67"). Anything missing (None, NaN, ±inf,
 pd.NA) shows as an en dash. Figures in outcomes.json and the ARD stay unrounded.

@@ -17,10 +17,9 @@ from typing import Any, Mapping
 import pandas as pd
 
 from analysis.ard import Results
-from analysis.formatting import DECIMALS
 from analysis.results import (AE_TABLES, CHANGE, EFFECT, HRCT_CATEGORIES, MODEL, PAH_CATEGORIES, PROGRESSION,
                               RESPONSE, SUMMARY, analysis_results)
-from analysis.table1 import JSON_DECIMALS, shown
+from analysis.table1 import shown
 
 MARTS = ("adsl", "adbds", "adtte", "adae", "adex")
 CONTRACT_KEYS = ("overall_survival", "mrss", "hrct_ild", "pah", "haq_di", "vascular", "adverse_events")
@@ -139,7 +138,7 @@ def table1(r: Results) -> dict:
         raw = {row["statistic"]: r.value(a, row["statistic"], **keys)
                for row in r.rows(a, **keys) if row["statistic"] != "label"}
         rows.append({"characteristic": line["value_text"], "n": int(line["n"]), "raw": raw,
-                     "value": shown(keys["parameter"], raw, JSON_DECIMALS.get(keys["parameter"], DECIMALS))})
+                     "value": shown(keys["parameter"], raw)})
     return {"n": r.value(a, "count"), "rows": rows}
 
 

@@ -23,8 +23,9 @@ BASELINE_MEASURES = (("baseline_mrss", "Baseline mRSS"), ("baseline_fvc", "Basel
 
 #: how a continuous row is shown (default: mean (SD))
 DISPLAY = {"AGE": "mean_sd_median_iqr", "disease_duration_years": "median_iqr"}
-#: decimals of the row text kept in outcomes.json as first published (the report prints the paper rule's)
-JSON_DECIMALS = {"AGE": 1, "disease_duration_years": 1}
+#: rows printed to 1 decimal, as the published Table 1 prints age and disease duration (others: the rule's 2);
+#: the report and the row text in outcomes.json both use it
+TABLE1_DECIMALS = {"AGE": 1, "disease_duration_years": 1}
 
 
 def _numeric(adsl: pd.DataFrame, col: str) -> np.ndarray:
@@ -86,9 +87,11 @@ def table1(adsl: pd.DataFrame) -> dict:
     return {"n": n, "rows": rows}
 
 
-def shown(parameter: str | None, raw: dict, digits: int = DECIMALS) -> str:
+def shown(parameter: str | None, raw: dict) -> str:
     """The printed value of a Table 1 row from its raw numbers: 'k (p%)' for a category or flag, the count for the
-    patient count, else mean (SD), median (IQR) or both, as :data:`DISPLAY` says, to ``digits`` decimals."""
+    patient count, else mean (SD), median (IQR) or both, as :data:`DISPLAY` says, to the row's decimals
+    (:data:`TABLE1_DECIMALS`, else the rounding rule's)."""
+    digits = TABLE1_DECIMALS.get(parameter, DECIMALS)
     if "denominator" in raw:
         return n_pct(raw["count"], raw["pct"])
     if "mean" not in raw:

@@ -25,7 +25,6 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.assets.quality import FINDINGS
-from orchestration.definitions import defs
 from orchestration.publishing import (STEWARD_PAGE, StewardInputs, publish_steward_report, published_steward_inputs,
                                       warehouse_steward_inputs)
 from orchestration.resources import StudyLocations
@@ -69,9 +68,16 @@ def dbt_logs(target_root: Path, run_id: str) -> dict[str, str]:
     return {path.parent.name.rsplit("-", 2)[0]: str(path) for path in logs}
 
 
+def definitions() -> dg.Definitions:
+    """The code location (imported on first use): a setting that cannot be used raises ValueError naming it."""
+    from orchestration.definitions import defs
+
+    return defs
+
+
 def configured(name: str):
     """Resource ``name`` of the code location with its configuration resolved (environment variables read)."""
-    return defs.resources[name].process_config_and_initialize()
+    return definitions().resources[name].process_config_and_initialize()
 
 
 def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations, started_at: float) -> Verdict:
@@ -91,7 +97,11 @@ def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations,
 
 
 def main() -> int:
-    locations = configured("locations")
+    try:
+        locations = configured("locations")
+    except ValueError as error:  # a setting that cannot be used: say which, without a traceback
+        print(f"nightly: not started: {error}", file=sys.stderr)
+        return 2
     print(f"nightly: inbox {Path(locations.inbox).resolve()}\nnightly: state {locations.home_dir}", flush=True)
     instance = dg.DagsterInstance.get()
     busy = run_in_progress(instance)
@@ -103,7 +113,7 @@ def main() -> int:
     print(f"nightly: run {run_id} started; full log: {log_path}", flush=True)
     started, started_at = time.perf_counter(), time.time()
     with output_to(log_path):
-        result = defs.get_job_def("nightly").execute_in_process(instance=instance, raise_on_error=False,
+        result = definitions().get_job_def("nightly").execute_in_process(instance=instance, raise_on_error=False,
                                                                  run_id=run_id, run_config=FULL_LOG)
     seconds = time.perf_counter() - started
     verdict = finish(instance, run_id, locations, started_at)

@@ -18,7 +18,8 @@ the code location): a text or whole-number variable that is set becomes ``dg.Env
 when a run starts; the UI's resource page shows the variable's name, never a secret's value); a variable that is
 not set (or is empty) is left out, so the field's documented default applies. Dagster's config has no
 environment source for decimals, so the three shares are read here, when the code location loads, and show as
-values. A path may be relative: it is taken from the working directory (:func:`home_dir`).
+values. A whole number that is not one (0 or more) or a share that is not between 0 and 1 stops the loading,
+naming the variable. A path may be relative: it is taken from the working directory (:func:`home_dir`).
 
 Telemetry is off without touching the environment: ``telemetry: enabled: false`` in the Dagster instance's
 ``dagster.yaml`` (copied to ``DAGSTER_HOME``), ``send_anonymous_usage_stats: false`` in ``dbt_project.yml`` and
@@ -27,6 +28,7 @@ the Makefile's exports for every command it runs.
 
 from __future__ import annotations
 
+import zoneinfo
 from pathlib import Path
 from typing import Mapping
 
@@ -67,12 +69,19 @@ def _share(name: str, text: str) -> float:
     return value
 
 
+def _whole_number(name: str, text: str) -> dg.EnvVar:
+    if not text.strip().isdigit():
+        raise ValueError(f"{name} must be a whole number, 0 or more (e.g. 2), not {text!r}")
+    return dg.EnvVar.int(name)
+
+
 def locations_config(environ: Mapping[str, str]) -> dict:
     """Keyword arguments of ``StudyLocations`` for the variables set in ``environ``: ``dg.EnvVar`` for text,
-    ``dg.EnvVar.int`` for whole numbers, a float for shares (ValueError naming the variable when one is not a
-    number between 0 and 1)."""
+    ``dg.EnvVar.int`` for whole numbers, a float for shares (ValueError naming the variable when a whole number
+    is not one, 0 or more, or a share not a number between 0 and 1)."""
     config: dict = {field: dg.EnvVar(name) for field, name in TEXT_VARIABLES.items() if environ.get(name)}
-    config |= {field: dg.EnvVar.int(name) for field, name in WHOLE_NUMBER_VARIABLES.items() if environ.get(name)}
+    config |= {field: _whole_number(name, environ[name])
+               for field, name in WHOLE_NUMBER_VARIABLES.items() if environ.get(name)}
     config |= {field: _share(name, environ[name]) for field, name in SHARE_VARIABLES.items() if environ.get(name)}
     return config
 
@@ -84,5 +93,12 @@ def home_dir(environ: Mapping[str, str]) -> Path:
 
 
 def schedule_timezone(environ: Mapping[str, str]) -> str:
-    """``SSC_TIMEZONE``, the IANA timezone of the nightly schedule (default UTC)."""
-    return environ.get(TIMEZONE_VARIABLE) or DEFAULT_TIMEZONE
+    """``SSC_TIMEZONE``, the IANA timezone of the nightly schedule (default UTC); ValueError naming the variable
+    when the name is not one of the timezone database."""
+    name = environ.get(TIMEZONE_VARIABLE) or DEFAULT_TIMEZONE
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{TIMEZONE_VARIABLE} must be an IANA timezone such as Europe/Berlin or UTC, not {name!r}") \
+            from None
+    return name

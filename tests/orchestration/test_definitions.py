@@ -25,7 +25,7 @@ DBT_GROUPS = ("staging", "intermediate", "marts", "reference")
 # rebuilt by issue 7 item 1; test_every_outcome_traces_back_to_the_raw_drop_through_the_gate holds for them.)
 LINEAGE = {
     **{f"staging/stg_redcap__{form}": {"quality/conformance", "raw/records"}
-       for form in ("adverse_event", "checkbox_choices", "echo", "enrollment", "haq", "hrct", "infusion", "labs",
+       for form in ("adverse_event", "echo", "enrollment", "haq", "hrct", "infusion", "labs",
                     "pft", "skin_score", "vascular", "vital_status")},
     "intermediate/int_patient_anchors": {"raw/records"},
     "intermediate/int_quality_actions": {"quality/findings"},
@@ -91,6 +91,30 @@ def test_settings_that_are_set_come_from_their_variables(tmp_path):
 def test_a_share_that_is_not_a_share_stops_loading_naming_the_variable(value):
     with pytest.raises(ValueError, match=f"SSC_MAX_QUARANTINE_SHARE must be a share between 0 and 1.*'{value}'"):
         build_definitions({"SSC_MAX_QUARANTINE_SHARE": value})
+
+
+@pytest.mark.parametrize("variable", ["SSC_MAX_OS_EXCLUDED", "SSC_FIELD_GATE_MIN_FILLED"])
+@pytest.mark.parametrize("value", ["-1", "abc", "2.5"])
+def test_a_whole_number_that_is_not_one_stops_loading_naming_the_variable(variable, value):
+    with pytest.raises(ValueError, match=f"{variable} must be a whole number, 0 or more.*'{value}'"):
+        build_definitions({variable: value})
+
+
+def test_a_timezone_that_is_not_one_stops_loading_naming_the_variable():
+    with pytest.raises(ValueError, match="SSC_TIMEZONE must be an IANA timezone.*'Mars/Olympus'"):
+        build_definitions({"SSC_TIMEZONE": "Mars/Olympus"})
+    assert build_definitions({"SSC_TIMEZONE": "Europe/Berlin"}).schedules
+
+
+def test_the_nightly_command_names_an_unusable_setting_in_one_line_and_starts_nothing(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "SSC_HOME": str(tmp_path / "home"), "SSC_MAX_ENDPOINT_LOSS": "abc",
+           "DAGSTER_HOME": str(tmp_path / "dagster")}
+    result = subprocess.run([sys.executable, "-m", "orchestration.nightly"], cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("nightly: not started: SSC_MAX_ENDPOINT_LOSS must be a share between 0 and 1 "
+                                     "(e.g. 0.05 for 5%), not 'abc'")
+    assert not (tmp_path / "home").exists()
 
 
 def test_every_setting_is_explained_on_the_resource_page():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -148,10 +147,8 @@ def test_some_assessments_under_the_wrong_event(cohort):
     assert 0 < inside.count(False) < 0.05 * len(inside)
 
 
-def test_two_thousand_patients_are_fast(tmp_path):
-    start = time.perf_counter()
+def test_two_thousand_patients_with_defects_are_generated(tmp_path):  # its speed is make bench's
     result = generate(2000, 1, tmp_path, defects=True)
-    assert time.perf_counter() - start < 20
     assert result["rows"] > 15000
 
 

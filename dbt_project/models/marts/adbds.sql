@@ -29,7 +29,7 @@ baseline as (
 
 -- the REDCap field a parameter is read from (is_measure) and its label; the derived scores have no such field
 fields as (
-    select field, instrument, label, is_measure
+    select field, instrument, label, is_measure, field_type in ('radio', 'dropdown', 'yesno', 'truefalse') as coded
     from {{ ref('redcap_fields') }}
     where field_type <> 'checkbox'
 )
@@ -54,7 +54,9 @@ select
     baseline.baseline_value as BASE,
     case when assessments.analysed and assessments.timepoint <> 'baseline'
          then assessments.value - baseline.baseline_value end as CHG,
+    -- a percent change of a code (HRCT change, Medsger grade, a yes/no) means nothing: only for measurements
     case when assessments.analysed and assessments.timepoint <> 'baseline' and baseline.baseline_value <> 0
+              and not coalesce(fields.coded, false)
          then 100.0 * (assessments.value - baseline.baseline_value) / baseline.baseline_value end as PCHG
 from assessments
 left join baseline on baseline.record_id = assessments.record_id and baseline.param = assessments.param
