@@ -135,10 +135,12 @@ def hrct_ild_rows(result: dict) -> ard.Rows:
 
 
 def pah_rows(result: dict) -> ard.Rows:
-    """``analysis.pah.pah`` (parameter echo_pasp_mmhg): n; n and pct of each category; the listing."""
+    """``analysis.pah.pah`` (parameter echo_pasp_mmhg): n; n and pct of each category and of the evaluable
+    (stable + worsened: the denominator of "stable in k of n"); the listing."""
     rows, p = ard.Rows("pah", "marts.adsl, marts.adbds, marts.adtte"), "echo_pasp_mmhg"
     rows.add("n", result["n"], parameter=p)
     rows.counts({c: result[c] for c in PAH_CATEGORIES}, result["n"], parameter=p)
+    rows.counts({"evaluable": result["stable"] + result["worsened"]}, result["n"], parameter=p)
     for patient in result["patients"]:
         keys = {"parameter": p, "group": patient["record_id"]}
         rows.record(patient, ("category", "reason"), **keys)

@@ -156,11 +156,13 @@ def _headline(r: Results) -> list[dict]:
         items.append({"label": "HRCT improved or stable (ILD)", "value": None, "detail": ""})
 
     a, p = "pah", "echo_pasp_mmhg"
-    stable, n = r.get(a, "n", parameter=p, group="stable"), r.get(a, "n", parameter=p)
-    if stable is not None and n is not None:
-        items.append({"label": "PAH stable at 5 years", "value": num.fraction(stable, n),
-                      "detail": f"worsened {num.count(r.get(a, 'n', parameter=p, group='worsened'))}; "
-                                f"not evaluable {num.count(r.get(a, 'n', parameter=p, group='not_evaluable'))}"})
+    stable, evaluable = (r.get(a, "n", parameter=p, group=g) for g in ("stable", "evaluable"))
+    if stable is not None and evaluable is not None:  # of the evaluable; the not evaluable are listed apart
+        items.append({"label": "PAH stable at 5 years", "value": num.fraction(stable, evaluable),
+                      "detail": f"of evaluable patients; worsened "
+                                f"{num.count(r.get(a, 'n', parameter=p, group='worsened'))}; not evaluable "
+                                f"{num.count(r.get(a, 'n', parameter=p, group='not_evaluable'))} of "
+                                f"{num.count(r.get(a, 'n', parameter=p))} with PAH at baseline"})
     else:
         items.append({"label": "PAH stable at 5 years", "value": None, "detail": ""})
 
@@ -303,6 +305,7 @@ def _pah(r: Results) -> dict:
     if not r.has(a):
         return {"id": "pah", "title": title, "blocks": [_na("PAH")]}
     rows = [["Patients with PAH at baseline", num.count(r.get(a, "n", parameter=p))],
+            ["Evaluable at 5 years (stable or worsened)", _n_pct(r, a, parameter=p, group="evaluable")],
             ["Stable at 5 years", _n_pct(r, a, parameter=p, group="stable")],
             ["Worsened (or died) by 5 years", _n_pct(r, a, parameter=p, group="worsened")],
             ["Not evaluable", _n_pct(r, a, parameter=p, group="not_evaluable")]]

@@ -60,7 +60,8 @@ def paper_ard() -> pd.DataFrame:
     rows += _rows("hrct_ild", [("n", 27, p), *_counts(27, {"evaluable": 25}, **p),
                                *_counts(25, {"improved": 6, "stable": 12, "worsened": 7, "uncategorised": 0}, **p),
                                *_counts(25, {"improved_or_stable": 18}, **p)])
-    rows += _rows("pah", [("n", 8, pah_), *_counts(8, {"stable": 5, "worsened": 2, "not_evaluable": 1}, **pah_)])
+    rows += _rows("pah", [("n", 8, pah_), *_counts(8, {"stable": 5, "worsened": 2, "not_evaluable": 1, "evaluable": 7},
+                                                   **pah_)])
     rows += _rows("haq_di", _summaries("haq_di", {"baseline": (40, 1.2, 0.6, 1.125), "month_60": (36, 0.9, 0.5, 0.8)}))
     rows += _rows("vascular", _summaries("rcs", {"baseline": (41, 5.1, 2.0, 5.0), "month_60": (38, 3.2, 1.8, 3.0)}) + [
         row for tp, (n, k) in {"baseline": (41, 12), "month_60": (38, 4)}.items()

@@ -48,7 +48,8 @@ def test_the_fixed_ard_prints_its_figures_by_the_rounding_rule(html):
     assert "92.7%" in head and "95% CI 78.9–97.6; 3 deaths among 41 patients" in head
     assert "18.68 (7.26) → 12.39 (8.49)" in head and "n = 41 → 38; paired t-test p = 0.012" in head
     assert "72.0% (18/25)" in head and "27 with ILD at baseline" in head
-    assert "5/8" in head and "worsened 2; not evaluable 1" in head
+    # stable of the evaluable: the not evaluable patient is listed apart, never in the denominator
+    assert "5/7" in head and "worsened 2; not evaluable 1 of 8 with PAH at baseline" in head
     assert re.search(r'class="value">0</div>', head) and "of 30 adverse events in 15 patients; 4 serious" in head
 
     cells = _cells(html)
