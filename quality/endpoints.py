@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from quality.gates import ENDPOINT_PARAMS, endpoint_coverage_gate, endpoint_patients, os_exclusions_gate
+from quality.store import quality_tables
 
 COVERAGE_TABLE = "quality.endpoint_coverage"
 COVERAGE_DDL = (f"create table if not exists {COVERAGE_TABLE} (run_id VARCHAR, drop_id VARCHAR, endpoint VARCHAR, "
@@ -38,11 +39,6 @@ class EndpointCheck:
     gates: list[dict]
 
 
-def _quality_tables(conn: duckdb.DuckDBPyConnection) -> set[str]:
-    return {f"{s}.{n}" for s, n in conn.execute(
-        "select table_schema, table_name from information_schema.tables where table_schema = 'quality'").fetchall()}
-
-
 def endpoint_marts(conn: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     """The columns of adsl, adbds (only :data:`~quality.gates.ENDPOINT_PARAMS`), adtte and adae that
     :func:`~quality.gates.endpoint_patients` and the survival gate read."""
@@ -60,7 +56,7 @@ def last_published(conn: duckdb.DuckDBPyConnection,
                    run_id: str) -> tuple[dict[str, int] | None, pd.DataFrame | None, str]:
     """Patients per endpoint of the last published run other than ``run_id``, its field profile and a label
     (``drop <id>``); ``(None, None, "")`` before the first published run."""
-    tables = _quality_tables(conn)
+    tables = quality_tables(conn)
     if COVERAGE_TABLE not in tables:
         return None, None, ""
     rows = conn.execute(f"""
@@ -109,6 +105,6 @@ def mark_published(conn: duckdb.DuckDBPyConnection, run_id: str) -> None:
     conn.execute("create schema if not exists quality")
     conn.execute(COVERAGE_DDL)
     conn.execute(f"update {COVERAGE_TABLE} set published = true where run_id = ?", [run_id])
-    if PROFILE_TABLE in _quality_tables(conn):
+    if PROFILE_TABLE in quality_tables(conn):
         conn.execute(f"create or replace table {PUBLISHED_PROFILE} as "
                      f"select * from {PROFILE_TABLE} where run_id = ?", [run_id])

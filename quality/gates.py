@@ -39,6 +39,7 @@ from collections import Counter
 
 import pandas as pd
 
+from analysis._common import flagged
 from quality.rules import RULES
 from quality.suites import assessment_mask, checked_fields
 from study.definition import Field, Study
@@ -320,14 +321,9 @@ def _true(series: pd.Series) -> pd.Series:
     return series.eq(True).fillna(False).astype(bool)
 
 
-def _flagged(series: pd.Series) -> pd.Series:
-    """An ADaM flag ('Y' or NULL) as a mask."""
-    return series.eq("Y").fillna(False).astype(bool)
-
-
 def os_analysed(adtte: pd.DataFrame) -> pd.Series:
     """Rows of adtte in the survival analysis (ANL01FL 'Y')."""
-    return _flagged(adtte["ANL01FL"])
+    return flagged(adtte["ANL01FL"])
 
 
 def endpoint_patients(adsl: pd.DataFrame, adbds: pd.DataFrame, adtte: pd.DataFrame,
@@ -343,7 +339,7 @@ def endpoint_patients(adsl: pd.DataFrame, adbds: pd.DataFrame, adtte: pd.DataFra
     The endpoints summarised by timepoint (:data:`BY_TIMEPOINT`) are also counted per timepoint, as
     ``<endpoint>@<timepoint>`` (e.g. ``mrss@baseline``), so that losing a third of one timepoint's values is
     not hidden by patients who keep a value elsewhere."""
-    usable = adbds[_flagged(adbds["ANL01FL"]) & adbds["AVAL"].notna()]
+    usable = adbds[flagged(adbds["ANL01FL"]) & adbds["AVAL"].notna()]
 
     def with_param(*params: str, population: set | None = None) -> int:
         ids = set(usable.loc[usable["PARAMCD"].isin(params), "USUBJID"])

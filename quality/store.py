@@ -50,14 +50,15 @@ def write_quarantine(conn: duckdb.DuckDBPyConnection, quarantine: pd.DataFrame) 
     _replace_table(conn, "quality.quarantine", frame.astype(object).where(frame.notna(), None), QUARANTINE_COLUMNS)
 
 
+def quality_tables(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables of schema ``quality`` that exist, as ``quality.<name>``."""
+    return {f"{schema}.{name}" for schema, name in conn.execute(
+        "select table_schema, table_name from information_schema.tables where table_schema = 'quality'").fetchall()}
+
+
 def combine_findings(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """``quality.findings`` = every stage's findings of the current drop; returns them."""
-    present = {
-        f"{schema}.{name}"
-        for schema, name in conn.execute(
-            "select table_schema, table_name from information_schema.tables where table_schema = 'quality'"
-        ).fetchall()
-    }
+    present = quality_tables(conn)
     parts = [f"select * from {t}" for t in STAGE_TABLES.values() if t in present]
     empty = pd.DataFrame(columns=list(FINDING_SQL_TYPES))
     if parts:
