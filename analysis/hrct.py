@@ -1,23 +1,27 @@
-"""HRCT in patients with ILD at baseline: category of the latest scan on study days 1..2007."""
+"""HRCT in patients with ILD at baseline: category of the latest scan on study days ``hrct.first_day`` ..
+``hrct.last_day``, derived from the extent where no change is recorded (``hrct.extent_change``); the settings are
+in study/analysis_settings.toml."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from analysis._common import EPS, flagged, fnum, num, percent, population
+from analysis.settings import value
 
-FIRST_DAY, LAST_DAY = 1, 2007
+FIRST_DAY, LAST_DAY = value("hrct.first_day"), value("hrct.last_day")
 RECORDED = {1: "improved", 2: "stable", 3: "worsened"}
-THRESHOLD = 5.0  # points of hrct_extent_pct
+THRESHOLD = value("hrct.extent_change")  # percentage points of hrct_extent_pct
 
 
-def categorise_extent_change(delta: float | None) -> str | None:
-    """≥ +5 points worsened, ≤ −5 improved, otherwise stable; None when the change is unknown."""
+def categorise_extent_change(delta: float | None, threshold: float = THRESHOLD) -> str | None:
+    """A change of at least +``threshold`` points worsened, at most −``threshold`` improved, otherwise stable;
+    None when the change is unknown."""
     if delta is None:
         return None
-    if delta >= THRESHOLD - EPS:
+    if delta >= threshold - EPS:
         return "worsened"
-    if delta <= -THRESHOLD + EPS:
+    if delta <= -threshold + EPS:
         return "improved"
     return "stable"
 
@@ -31,7 +35,7 @@ def _scan_values(hrct: pd.DataFrame, param: str) -> dict:
 
 
 def hrct_ild(adsl: pd.DataFrame, adbds: pd.DataFrame, *,
-             first_day: int = FIRST_DAY, last_day: int = LAST_DAY) -> dict:
+             first_day: int = FIRST_DAY, last_day: int = LAST_DAY, threshold: float = THRESHOLD) -> dict:
     """{n_ild, n_evaluable, improved, stable, worsened, uncategorised, improved_or_stable_pct, patients}.
 
     A scan is an HRCT assessment (USUBJID, SRCSEQ; SRCDOM 'hrct') in adbds, analysed or not; the baseline scan is
@@ -72,7 +76,7 @@ def hrct_ild(adsl: pd.DataFrame, adbds: pd.DataFrame, *,
                 earlier = extents.get((rid, baseline_scan[rid])) if rid in baseline_scan else None
                 delta = later - earlier if later is not None and earlier is not None else None
                 entry["extent_change"] = fnum(delta)
-                entry["category"] = categorise_extent_change(delta)
+                entry["category"] = categorise_extent_change(delta, threshold)
                 entry["source"] = "derived" if entry["category"] else None
             if entry["category"]:
                 counts[entry["category"]] += 1

@@ -1,4 +1,5 @@
-"""Lung function (FVC, DLCO % predicted) and ILD progression."""
+"""Lung function (FVC, DLCO % predicted) and ILD progression (``lung_function.*`` of
+study/analysis_settings.toml)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import pandas as pd
 
 from analysis._common import EPS, analysed_values, fnum, population, sort_timepoints
 from analysis.continuous import change_from_baseline, summarise_by_timepoint
+from analysis.settings import value
 
-FVC_MAJOR = 10.0   # relative FVC decline ≥ 10 % → progression
-FVC_MINOR = 5.0    # 5 – < 10 % ...
-DLCO_DECLINE = 15.0  # ... with relative DLCO decline ≥ 15 % → progression
+FVC_MAJOR = value("lung_function.fvc_major")  # relative FVC decline (%) from which it is progression
+FVC_MINOR = value("lung_function.fvc_minor")  # from this up to FVC_MAJOR ...
+DLCO_DECLINE = value("lung_function.dlco_decline")  # ... progression with a relative DLCO decline this large
 
 
 def relative_decline(baseline: float | None, value: float | None) -> float | None:
@@ -19,16 +21,19 @@ def relative_decline(baseline: float | None, value: float | None) -> float | Non
     return 100.0 * (baseline - value) / baseline
 
 
-def classify_progression(fvc_decline: float | None, dlco_decline: float | None) -> str:
-    """'progression' | 'no_progression' | 'indeterminate' (FVC missing, or FVC 5–<10 % with DLCO missing)."""
+def classify_progression(fvc_decline: float | None, dlco_decline: float | None, *, fvc_major: float = FVC_MAJOR,
+                         fvc_minor: float = FVC_MINOR, dlco_limit: float = DLCO_DECLINE) -> str:
+    """'progression' (relative FVC decline ≥ ``fvc_major``, or ≥ ``fvc_minor`` with a DLCO decline ≥
+    ``dlco_limit``) | 'no_progression' | 'indeterminate' (FVC missing, or a moderate FVC decline with DLCO
+    missing). Declines in % of baseline (:func:`relative_decline`)."""
     if fvc_decline is None:
         return "indeterminate"
-    if fvc_decline >= FVC_MAJOR - EPS:
+    if fvc_decline >= fvc_major - EPS:
         return "progression"
-    if fvc_decline >= FVC_MINOR - EPS:
+    if fvc_decline >= fvc_minor - EPS:
         if dlco_decline is None:
             return "indeterminate"
-        return "progression" if dlco_decline >= DLCO_DECLINE - EPS else "no_progression"
+        return "progression" if dlco_decline >= dlco_limit - EPS else "no_progression"
     return "no_progression"
 
 

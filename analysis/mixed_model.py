@@ -10,14 +10,15 @@ import statsmodels.formula.api as smf
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from analysis._common import fnum, num, sort_timepoints
+from analysis.settings import value
 
 DAYS_PER_YEAR = 365.25
-MIN_STUDY_DAY = -90
+MIN_STUDY_DAY = value("mixed_model.min_study_day")
 
 
 def model_data(adbds: pd.DataFrame, param: str = "mrss_total", min_study_day: int = MIN_STUDY_DAY) -> pd.DataFrame:
     """record_id (USUBJID), timepoint (AVISIT), study_day (ADY), time_years (ADY / 365.25), value (AVAL) for every
-    non-null AVAL of PARAMCD ``param`` with ADY ≥ −90, analysed (ANL01FL) or not."""
+    non-null AVAL of PARAMCD ``param`` with ADY ≥ ``min_study_day``, analysed (ANL01FL) or not."""
     cols = ["record_id", "timepoint", "study_day", "time_years", "value"]
     if adbds is None or adbds.empty:
         return pd.DataFrame(columns=cols)

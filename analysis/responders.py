@@ -1,34 +1,38 @@
-"""mRSS responders against the analysed baseline."""
+"""mRSS responders against the analysed baseline (``responders.*`` of study/analysis_settings.toml: EUSTAR's
+definition of skin improvement and progression)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from analysis._common import EPS, paired_with_baseline, percent
+from analysis.settings import value as setting
 
-TIMEPOINTS = ("month_12", "month_36", "month_60")
-MIN_POINTS = 5.0       # change must exceed 5 points (strictly)
-MIN_FRACTION = 0.25    # and be at least 25% of baseline
+TIMEPOINTS = setting("responders.timepoints")
+MIN_POINTS = setting("responders.min_points")  # the change must exceed this many mRSS points (strictly)
+MIN_FRACTION = setting("responders.min_fraction")  # and be at least this share of baseline
 
 
-def classify(baseline: float, value: float) -> str:
-    """'improved' if mRSS fell by > 5 points and ≥ 25% of baseline; 'progressed' if it rose by > 5 points and
-    ≥ 25% of baseline; otherwise 'stable'."""
+def classify(baseline: float, value: float, min_points: float = MIN_POINTS,
+             min_fraction: float = MIN_FRACTION) -> str:
+    """'improved' if mRSS fell by more than ``min_points`` and by at least ``min_fraction`` of baseline;
+    'progressed' if it rose by as much; otherwise 'stable'."""
     change = value - baseline
     size = abs(change)
-    if size > MIN_POINTS + EPS and size >= MIN_FRACTION * baseline - EPS:
+    if size > min_points + EPS and size >= min_fraction * baseline - EPS:
         return "improved" if change < 0 else "progressed"
     return "stable"
 
 
-def mrss_responders(adbds: pd.DataFrame, timepoints=TIMEPOINTS, param: str = "mrss_total") -> list[dict]:
+def mrss_responders(adbds: pd.DataFrame, timepoints=TIMEPOINTS, param: str = "mrss_total", *,
+                    min_points: float = MIN_POINTS, min_fraction: float = MIN_FRACTION) -> list[dict]:
     """[{timepoint, n_paired, improved, stable, progressed, improved_pct, progressed_pct}] for each requested
-    timepoint (listed even with no pairs: n_paired 0, percentages None)."""
+    timepoint (listed even with no pairs: n_paired 0, percentages None); categories by :func:`classify`."""
     paired = paired_with_baseline(adbds, param)
     out = []
     for tp in timepoints:
         rows = paired[paired["timepoint"] == tp]
-        cats = [classify(b, v) for b, v in zip(rows["baseline"], rows["value"])]
+        cats = [classify(b, v, min_points, min_fraction) for b, v in zip(rows["baseline"], rows["value"])]
         n = len(cats)
         counts = {c: cats.count(c) for c in ("improved", "stable", "progressed")}
         out.append({"timepoint": tp, "n_paired": n, **counts,

@@ -14,8 +14,9 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 
 from analysis._common import flagged, fnum, num
+from analysis.settings import value
 
-YEARS = (1, 3, 5)
+YEARS = value("survival.years")  # S(t) is read at these times (years from day 0)
 
 
 def _os(adtte: pd.DataFrame | None) -> pd.DataFrame:
@@ -63,8 +64,8 @@ def _step_at(frame: pd.DataFrame, t: float) -> pd.Series:
 
 
 def overall_survival(adtte: pd.DataFrame, years: Iterable[float] = YEARS) -> dict:
-    """n, deaths, n_excluded, median (None if not reached), S(t) with its 95% CI and the number at risk at 1, 3,
-    5 years, and excluded: [{record_id, reason}].
+    """n, deaths, n_excluded, median (None if not reached), S(t) with its 95% CI and the number at risk at each of
+    ``years`` (from day 0; setting ``survival.years``), and excluded: [{record_id, reason}].
 
     Only analysed rows enter (adtte ANL01FL 'Y'): a patient who cannot be
     placed in time (e.g. recorded as dead without a usable death date) is counted in n_excluded, never

@@ -40,11 +40,13 @@ from collections import Counter
 import pandas as pd
 
 from analysis._common import flagged
+from analysis.settings import value
 from quality.rules import RULES
 from quality.suites import assessment_mask, checked_fields
 from study.definition import Field, Study
 
-ALL_REJECTED_MIN_FILLED = 5  # a field with at least this many filled cells, all rejected, blocks whatever its size
+# a field with at least this many filled cells, all rejected, blocks whatever its size (study/analysis_settings.toml)
+ALL_REJECTED_MIN_FILLED = value("gates.all_rejected_min_filled")
 
 STRUCTURE_GATE = "structure_matches_study"
 QUARANTINE_GATE = "quarantine_within_limit"
@@ -310,7 +312,7 @@ ENDPOINT_INPUTS: dict[str, tuple[str, ...]] = {
 # judged only where the last published run had at least TIMEPOINT_MIN_PATIENTS patients there.
 BY_TIMEPOINT = {"mrss": ("mrss_total",), "haq_di": ("haq_di",), "vascular": ("rcs", "du_active_count")}
 TIMEPOINT_MARK = "@"
-TIMEPOINT_MIN_PATIENTS = 10
+TIMEPOINT_MIN_PATIENTS = value("gates.timepoint_min_patients")
 
 # adbds PARAMCDs read by endpoint_patients (the asset reads only these rows)
 ENDPOINT_PARAMS = ("mrss_total", "hrct_change", "hrct_extent_pct", "echo_pasp_mmhg", "haq_di", "rcs",

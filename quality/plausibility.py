@@ -25,6 +25,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
 
+from analysis.settings import value
 from quality.findings import findings_frame
 from quality.gx_findings import dedupe_findings, findings_from_run, rule_meta
 from quality.gx_runner import GXRunner, SuiteRun
@@ -32,7 +33,7 @@ from quality.rules import PASP_RAP_MAX, PASP_RAP_MIN, PASP_TOLERANCE, SOFT_LIMIT
 from study.definition import Study, load_study
 from study.windows import Window, load_windows
 
-ENROLLMENT_LOOKBACK_DAYS = 90
+ENROLLMENT_LOOKBACK_DAYS = value("plausibility.enrollment_lookback")  # dbt: var enrollment_lookback_days
 VITAL_STATUS_FORM = "vital_status"
 DAY0_FORM, DAY0_DATE_FIELD = "infusion", "infusion_date"  # day 0 = the first infusion
 VISIT_INSTRUMENT = "skin_score"  # expected visits are judged on the mRSS
@@ -111,7 +112,8 @@ def timeline_suite() -> gx.ExpectationSuite:
         meta=rule_meta("assessment_before_enrollment", **common,
                        message_columns=["days_from_enrollment", "enrollment_date__text"],
                        message="{instrument} of record {record_id} dated {value}, {days_from_enrollment} days from "
-                               "enrollment ({enrollment_date__text}): more than 90 days before it")))
+                               f"enrollment ({{enrollment_date__text}}): more than {ENROLLMENT_LOOKBACK_DAYS} days "
+                               "before it")))
     suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(
         column="days_after_death", max_value=0,
         meta=rule_meta("assessment_after_death", **common,

@@ -18,6 +18,7 @@ import dagster as dg
 from dagster_dbt import (DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets,
                          get_asset_key_for_model)
 
+from analysis.settings import value
 from orchestration.resources import StudyLocations, Warehouse
 from orchestration.settings import DBT_PROJECT_DIR
 
@@ -60,7 +61,9 @@ def dbt_target_path(locations: StudyLocations, context: dg.AssetExecutionContext
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
               locations: StudyLocations):
     """``dbt build`` of the asset's selection (tests of the selected models included) on the warehouse file."""
-    args = ["build", "--indirect-selection", "buildable", "--vars", json.dumps({"warehouse": warehouse.database})]
+    variables = {"warehouse": warehouse.database,  # and the settings the SQL uses (study/analysis_settings.toml)
+                 "enrollment_lookback_days": value("plausibility.enrollment_lookback")}
+    args = ["build", "--indirect-selection", "buildable", "--vars", json.dumps(variables)]
     yield from dbt.cli(args, context=context, target_path=dbt_target_path(locations, context)).stream()
 
 
