@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with only Python:
 #   make run    set up .venv, then run the nightly job on the newest drop in SSC_INBOX (default: the demo drop)
 #   make test   the test suite
+# As a service: `make daemon` runs the Dagster daemon (the 02:00 schedule) on the same state (docs/operating.md).
 # SSC_INBOX (where drops come from) and SSC_HOME (all state) may be set; both are made absolute here.
 
 PYTHON ?= python3
@@ -21,16 +22,20 @@ export DO_NOT_TRACK := 1
 export DAGSTER_DISABLE_TELEMETRY := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export GX_ANALYTICS_ENABLED := False
+# Plain text in the per-night log (SSC_HOME/logs/nightly-<run id>.log): dbt writes no colour codes
+export DBT_USE_COLORS := False
 
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: run test test-registry ui setup manifest home demo bench clean help
+.PHONY: run test test-registry ui daemon webserver setup manifest home demo bench clean help
 
 help:
 	@echo "make run    - set up .venv and run the nightly job on the newest drop in SSC_INBOX ($(SSC_INBOX))"
 	@echo "make test   - run the test suite"
 	@echo "make ui     - the Dagster UI on the same state (SSC_HOME=$(SSC_HOME))"
+	@echo "make daemon - the Dagster daemon alone (the nightly schedule), for a service (docs/operating.md)"
+	@echo "make webserver - the Dagster UI alone, on 127.0.0.1:3000, for a service (docs/operating.md)"
 	@echo "make demo   - regenerate the bundled demo drop;  make bench - the 2,000-patient benchmark"
 
 setup: $(VENV)/.installed
@@ -57,6 +62,14 @@ run: setup manifest home
 
 ui: setup manifest home
 	$(BIN)/dagster dev -w workspace.yaml
+
+# For services (docs/operating.md): the schedule without the UI, and the UI without a daemon. `make ui` runs
+# both in one process: run it, or these, not both.
+daemon: setup manifest home
+	$(BIN)/dagster-daemon run -w workspace.yaml
+
+webserver: setup manifest home
+	$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p 3000
 
 test: setup manifest
 	$(BIN)/python -m pytest -q

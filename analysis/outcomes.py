@@ -3,7 +3,7 @@
     python -m analysis.outcomes --warehouse $SSC_HOME/warehouse.duckdb [--out outcomes.json] [--enrolled N]
 
 Each reader below builds one key of outcomes.json from the ARD rows ``analysis.results`` writes for it (the
-shapes are those of the analysis functions; see ``../shared/contract/README.md`` for the contract's keys).
+shapes are those of the analysis functions; see ``docs/contract.md`` for the contract's keys).
 """
 
 from __future__ import annotations

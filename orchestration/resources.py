@@ -63,7 +63,13 @@ class StudyLocations(dg.ConfigurableResource):
     pseudonym_key: str = Field(
         default="",
         description="SSC_PSEUDONYM_KEY: the HMAC key that turns each MRN into a pseudonym. Empty: a labelled demo "
-                    "key, fine for the demo and tests, never for real data (the run and the report say so).")
+                    "key, used only for the bundled demo drop (any other drop is refused at raw/records unless "
+                    "allow_demo_key); never for real data (the run and the report say so).")
+    allow_demo_key: bool = Field(
+        default=False,
+        description="SSC_ALLOW_DEMO_KEY: 1 lets a drop that is not the bundled demo be pseudonymised with the demo "
+                    "key when SSC_PSEUDONYM_KEY is not set (test and generated drops); unset or 0: such a drop "
+                    "is refused at raw/records.")
     missing_data_codes: str = Field(
         default="",
         description="SSC_MISSING_DATA_CODES: the REDCap project's missing-data codes as REDCap's setting writes "

@@ -4,7 +4,8 @@
 |---|---|---|
 | ``SSC_INBOX`` | ``inbox`` | ``demo/inbox`` of this checkout |
 | ``SSC_HOME`` | ``home`` (and the warehouse ``SSC_HOME/warehouse.duckdb``) | ``.ssc_home`` of this checkout |
-| ``SSC_PSEUDONYM_KEY`` | ``pseudonym_key`` | empty: the labelled demo key |
+| ``SSC_PSEUDONYM_KEY`` | ``pseudonym_key`` | empty: the labelled demo key (the bundled demo drop only) |
+| ``SSC_ALLOW_DEMO_KEY`` | ``allow_demo_key`` | 0: without a key, a drop other than the demo is refused |
 | ``SSC_MISSING_DATA_CODES`` | ``missing_data_codes`` | empty: REDCap's list |
 | ``SSC_MAX_QUARANTINE_SHARE`` | ``max_quarantine_share`` | 0.05 |
 | ``SSC_MAX_FIELD_REJECTED_SHARE`` | ``max_field_rejected_share`` | 0.20 |
@@ -17,9 +18,9 @@
 the code location): a text or whole-number variable that is set becomes ``dg.EnvVar(name)`` (Dagster reads it
 when a run starts; the UI's resource page shows the variable's name, never a secret's value); a variable that is
 not set (or is empty) is left out, so the field's documented default applies. Dagster's config has no
-environment source for decimals, so the three shares are read here, when the code location loads, and show as
-values. A whole number that is not one (0 or more) or a share that is not between 0 and 1 stops the loading,
-naming the variable. A path may be relative: it is taken from the working directory (:func:`home_dir`).
+environment source for decimals, and a bool field takes no ``dg.EnvVar``, so the three shares and the flag are
+read here, when the code location loads, and show as values. A whole number that is not one (0 or more), a share
+that is not between 0 and 1 or a flag that is not 1 or 0 stops the loading, naming the variable. A path may be relative: it is taken from the working directory (:func:`home_dir`).
 
 Telemetry is off without touching the environment: ``telemetry: enabled: false`` in the Dagster instance's
 ``dagster.yaml`` (copied to ``DAGSTER_HOME``), ``send_anonymous_usage_stats: false`` in ``dbt_project.yml`` and
@@ -56,6 +57,7 @@ WHOLE_NUMBER_VARIABLES = {"field_gate_min_filled": "SSC_FIELD_GATE_MIN_FILLED",
 SHARE_VARIABLES = {"max_quarantine_share": "SSC_MAX_QUARANTINE_SHARE",
                    "max_field_rejected_share": "SSC_MAX_FIELD_REJECTED_SHARE",
                    "max_endpoint_loss": "SSC_MAX_ENDPOINT_LOSS"}
+FLAG_VARIABLES = {"allow_demo_key": "SSC_ALLOW_DEMO_KEY"}
 TIMEZONE_VARIABLE = "SSC_TIMEZONE"
 
 
@@ -69,6 +71,12 @@ def _share(name: str, text: str) -> float:
     return value
 
 
+def _flag(name: str, text: str) -> bool:
+    if text.strip() not in ("0", "1"):
+        raise ValueError(f"{name} must be 1 (yes) or 0 (no), not {text!r}")
+    return text.strip() == "1"
+
+
 def _whole_number(name: str, text: str) -> dg.EnvVar:
     if not text.strip().isdigit():
         raise ValueError(f"{name} must be a whole number, 0 or more (e.g. 2), not {text!r}")
@@ -77,12 +85,13 @@ def _whole_number(name: str, text: str) -> dg.EnvVar:
 
 def locations_config(environ: Mapping[str, str]) -> dict:
     """Keyword arguments of ``StudyLocations`` for the variables set in ``environ``: ``dg.EnvVar`` for text,
-    ``dg.EnvVar.int`` for whole numbers, a float for shares (ValueError naming the variable when a whole number
-    is not one, 0 or more, or a share not a number between 0 and 1)."""
+    ``dg.EnvVar.int`` for whole numbers, a float for shares, a bool for flags (ValueError naming the variable
+    when a whole number is not one, 0 or more, a share not a number between 0 and 1, or a flag not 1 or 0)."""
     config: dict = {field: dg.EnvVar(name) for field, name in TEXT_VARIABLES.items() if environ.get(name)}
     config |= {field: _whole_number(name, environ[name])
                for field, name in WHOLE_NUMBER_VARIABLES.items() if environ.get(name)}
     config |= {field: _share(name, environ[name]) for field, name in SHARE_VARIABLES.items() if environ.get(name)}
+    config |= {field: _flag(name, environ[name]) for field, name in FLAG_VARIABLES.items() if environ.get(name)}
     return config
 
 

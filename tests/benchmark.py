@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
 
     (home / "dagster").mkdir(parents=True)
     shutil.copy(REPO / "orchestration" / "dagster.yaml", home / "dagster" / "dagster.yaml")
-    env = {**os.environ, "SSC_HOME": str(home), "SSC_INBOX": str(inbox), "DAGSTER_HOME": str(home / "dagster")}
+    env = {**os.environ, "SSC_HOME": str(home), "SSC_INBOX": str(inbox), "DAGSTER_HOME": str(home / "dagster"),
+           "SSC_ALLOW_DEMO_KEY": "1"}  # a generated drop: the demo key is fine
     started = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "orchestration.nightly"], cwd=REPO, env=env, capture_output=True,
                          text=True)

@@ -5,8 +5,8 @@ import time
 
 import dagster as dg
 
-from ingest.deidentify import KEY_VARIABLE, key_from_environment
-from ingest.drops import DropError, newest_drop, scan_inbox
+from ingest.deidentify import KEY_VARIABLE, demo_key_refusal, key_from_environment
+from ingest.drops import DropError, newest_drop, scan_inbox, sha256_of
 from ingest.land import land_drop
 from ingest.normalise import parse_missing_data_codes
 from ingest.reader import UnreadableFileError
@@ -32,17 +32,23 @@ def raw_records(context: dg.AssetExecutionContext, warehouse: Warehouse, locatio
     started = time.perf_counter()
     study = load_study()
     key = key_from_environment({KEY_VARIABLE: locations.pseudonym_key})
-    if key.is_demo:
-        context.log.warning(
-            "SSC_PSEUDONYM_KEY is not set: MRN pseudonyms are made with the DEMO key (fine for the bundled demo "
-            "and tests, not for real data)"
-        )
     try:
         inbox = scan_inbox(locations.inbox)
         if inbox.describe_ignored():
             context.log.info(inbox.describe_ignored())
         drop = newest_drop(inbox)
         context.log.info(f"newest drop: {drop.drop_id} ({drop.records_file.name}, {drop.dictionary_file.name})")
+        refusal = demo_key_refusal(key, drop, allow_demo_key=locations.allow_demo_key)
+        if refusal:
+            _refuse(locations, [], refusal, gate="pseudonym_key",
+                    provenance={"drop_id": drop.drop_id, "export_datetime": str(drop.export_datetime),
+                                "records_file": drop.records_file.name,
+                                "records_sha256": sha256_of(drop.records_file), "run_id": context.run.run_id})
+        if key.is_demo:
+            context.log.warning(
+                "SSC_PSEUDONYM_KEY is not set: MRN pseudonyms are made with the DEMO key (fine for the bundled demo "
+                "and tests, not for real data)"
+            )
         with warehouse.connect() as conn:
             result = land_drop(conn, drop, study, key, code_version=code_version(),
                                missing_codes=parse_missing_data_codes(locations.missing_data_codes))
@@ -52,7 +58,8 @@ def raw_records(context: dg.AssetExecutionContext, warehouse: Warehouse, locatio
         _refuse(locations, [RULES["records_unreadable"].finding(str(exc))], str(exc))
     if result.stops:
         _refuse(locations, result.findings, "; ".join(f.message for f in result.stops),
-                provenance={"drop_id": drop.drop_id, "records_file": drop.records_file.name,
+                provenance={"drop_id": drop.drop_id, "export_datetime": str(drop.export_datetime),
+                            "records_file": drop.records_file.name,
                             "records_sha256": result.records_sha256, "run_id": context.run.run_id})
     for finding in result.findings:
         if finding.source_row is None and finding.rule != "records_column_unexpected":
@@ -84,8 +91,9 @@ def raw_records(context: dg.AssetExecutionContext, warehouse: Warehouse, locatio
     )
 
 
-def _refuse(locations: StudyLocations, findings, reason: str, provenance: dict | None = None):
+def _refuse(locations: StudyLocations, findings, reason: str, provenance: dict | None = None,
+            gate: str = "readable_drop"):
     """The drop cannot be loaded: the steward worklist says why, and the run stops here naming file and fix."""
     publish_steward_report(locations, findings, gate_results=[
-        {"gate": "readable_drop", "passed": False, "message": reason}], provenance=provenance)
+        {"gate": gate, "passed": False, "message": reason}], provenance=provenance)
     raise dg.Failure(description=f"The export drop cannot be loaded: {reason}")

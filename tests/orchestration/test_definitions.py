@@ -14,7 +14,8 @@ from orchestration.assets.dbt import model_key
 from orchestration.assets.outcomes import OUTCOMES
 from orchestration.definitions import build_definitions, defs
 from orchestration.resources import StudyLocations
-from orchestration.settings import DEFAULT_HOME, DEFAULT_INBOX, SHARE_VARIABLES, TEXT_VARIABLES, WHOLE_NUMBER_VARIABLES
+from orchestration.settings import (DEFAULT_HOME, DEFAULT_INBOX, FLAG_VARIABLES, SHARE_VARIABLES, TEXT_VARIABLES,
+                                    WHOLE_NUMBER_VARIABLES)
 
 REPO = Path(__file__).resolve().parents[2]
 DBT_GROUPS = ("staging", "intermediate", "marts", "reference")
@@ -118,7 +119,7 @@ def test_the_nightly_command_names_an_unusable_setting_in_one_line_and_starts_no
 
 
 def test_every_setting_is_explained_on_the_resource_page():
-    variables = {**TEXT_VARIABLES, **WHOLE_NUMBER_VARIABLES, **SHARE_VARIABLES}
+    variables = {**TEXT_VARIABLES, **WHOLE_NUMBER_VARIABLES, **SHARE_VARIABLES, **FLAG_VARIABLES}
     assert set(variables) == set(StudyLocations.model_fields)
     for field, variable in variables.items():
         assert StudyLocations.model_fields[field].description.startswith(f"{variable}: "), field
