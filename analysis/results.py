@@ -15,15 +15,16 @@ from typing import Callable, Mapping
 import pandas as pd
 
 from analysis import ard
-from analysis._common import percent
+from analysis._common import analysed_values, percent
 from analysis.adverse_events import adverse_events, serious_or_related
 from analysis.cohort import cohort_flow
 from analysis.continuous import haq_di_outcome, mrss_outcome
 from analysis.hrct import hrct_ild
 from analysis.lung_function import lung_function
-from analysis.mixed_model import mrss_mixed_model
+from analysis.mixed_model import model_data, mrss_mixed_model
 from analysis.pah import pah
 from analysis.responders import mrss_responders
+from analysis.settings import shown, value
 from analysis.survival import at_risk_table, deaths, km_curve, overall_survival, risk_table_years
 from analysis.table1 import table1
 from analysis.vascular import vascular
@@ -92,9 +93,11 @@ def survival_curve_rows(curve: pd.DataFrame, risk: pd.DataFrame) -> ard.Rows:
 
 
 def deaths_rows(listing: list[dict]) -> ard.Rows:
-    """``analysis.survival.deaths``: placed, time_years, cause, treatment_related per record (group)."""
+    """``analysis.survival.deaths``: placed, time_years, cause, treatment_related per record (group), in the order
+    a reader wants them: the deaths placed in time by time from day 0, then record; then the others, by record."""
     rows = ard.Rows("deaths", "marts.adsl, marts.adtte")
-    for d in listing:
+    for d in sorted(listing, key=lambda d: (not d["placed"], d["time_years"] if d["placed"] else 0.0,
+                                            d["record_id"])):
         rows.record(d, ("placed", "time_years", "cause", "treatment_related"), group=d["record_id"])
     return rows
 
@@ -116,11 +119,13 @@ def haq_di_rows(result: dict) -> ard.Rows:
 
 
 def hrct_ild_rows(result: dict) -> ard.Rows:
-    """``analysis.hrct.hrct_ild`` (parameter hrct_change): n (ILD population); n and pct of 'evaluable' (of n)
-    and of each category and 'improved_or_stable' (of the evaluable); the listing of the ILD patients."""
+    """``analysis.hrct.hrct_ild`` (parameter hrct_change): n (ILD population); n and pct of 'evaluable' and
+    'not_evaluable' (no HRCT after day 0), of n; of each category and 'improved_or_stable', of the evaluable;
+    the listing of the ILD patients."""
     rows, p = ard.Rows("hrct_ild", "marts.adsl, marts.adbds"), "hrct_change"
     rows.add("n", result["n_ild"], parameter=p)
-    rows.counts({"evaluable": result["n_evaluable"]}, result["n_ild"], parameter=p)
+    rows.counts({"evaluable": result["n_evaluable"], "not_evaluable": result["n_ild"] - result["n_evaluable"]},
+                result["n_ild"], parameter=p)
     rows.counts({c: result[c] for c in HRCT_CATEGORIES}, result["n_evaluable"], parameter=p)
     rows.add("n", result["improved"] + result["stable"], parameter=p, group="improved_or_stable",
              n=result["n_evaluable"])
@@ -135,12 +140,14 @@ def hrct_ild_rows(result: dict) -> ard.Rows:
 
 
 def pah_rows(result: dict) -> ard.Rows:
-    """``analysis.pah.pah`` (parameter echo_pasp_mmhg): n; n and pct of each category and of the evaluable
-    (stable + worsened: the denominator of "stable in k of n"); the listing."""
+    """``analysis.pah.pah`` (parameter echo_pasp_mmhg): n (the PAH population); n and pct of the evaluable
+    (stable + worsened) and of the not_evaluable, of n; n and pct of stable and worsened, of the evaluable (the
+    denominator of "stable in k of n"); the listing."""
     rows, p = ard.Rows("pah", "marts.adsl, marts.adbds, marts.adtte"), "echo_pasp_mmhg"
+    evaluable = result["stable"] + result["worsened"]
     rows.add("n", result["n"], parameter=p)
-    rows.counts({c: result[c] for c in PAH_CATEGORIES}, result["n"], parameter=p)
-    rows.counts({"evaluable": result["stable"] + result["worsened"]}, result["n"], parameter=p)
+    rows.counts({"evaluable": evaluable, "not_evaluable": result["not_evaluable"]}, result["n"], parameter=p)
+    rows.counts({c: result[c] for c in ("stable", "worsened")}, evaluable, parameter=p)
     for patient in result["patients"]:
         keys = {"parameter": p, "group": patient["record_id"]}
         rows.record(patient, ("category", "reason"), **keys)
@@ -168,14 +175,19 @@ def vascular_rows(result: dict) -> ard.Rows:
 def adverse_events_rows(result: dict) -> ard.Rows:
     """``analysis.adverse_events.adverse_events``: n_events, n_patients, patient_years, rate_per_100py overall;
     events, patients and rate per category of adae AESER, AREL, AETOXGR, AERELN, AEOUTN (the parameter; the
-    category as group); infusions and patients, then those with a reaction and their shares (infusion_reaction)."""
+    category as group); pct_patients: the patients as a share of the patients infused (its ``n``); infusions and
+    patients, then those with a reaction and their shares (infusion_reaction)."""
     rows = ard.Rows("adverse_events", "marts.adae, marts.adex, marts.adtte")
+    ir, p = result["infusion_reactions"], "infusion_reaction"
+    infused = ir["n_patients_infused"]
     rows.record(result, ("n_events", "n_patients", "patient_years"))
+    rows.add("pct_patients", percent(result["n_patients"], infused), n=infused)
     rows.add("rate_per_100py", result["events_per_100_patient_years"])
     for parameter, key in AE_TABLES:
         for group, tally in result[key].items():
             rows.record(tally, EVENTS, parameter=parameter, group=group)
-    ir, p = result["infusion_reactions"], "infusion_reaction"
+            rows.add("pct_patients", percent(tally["n_patients"], infused), parameter=parameter, group=group,
+                     n=infused)
     rows.add("n_infusions", ir["n_infusions"], parameter=p)
     rows.add("n_patients", ir["n_patients_infused"], parameter=p)
     rows.add("n_infusions", ir["n_reactions"], parameter=p, group="reaction", n=ir["n_infusions"])
@@ -219,9 +231,11 @@ def _model(rows: ard.Rows, model: dict, parameter: str) -> None:
         rows.add("warning", warning, parameter=parameter, group=str(i))
 
 
-def mrss_mixed_model_rows(result: dict) -> tuple[ard.Rows, ard.Rows]:
+def mrss_mixed_model_rows(result: dict, patients: dict) -> tuple[ard.Rows, ard.Rows]:
     """``analysis.mixed_model.mrss_mixed_model``: the linear model (fixed effects by term as group) and, as
-    ``mrss_mixed_model_by_timepoint``, the model with time as categories (estimates by timepoint)."""
+    ``mrss_mixed_model_by_timepoint``, the model with time as categories (estimates by timepoint, with the
+    patients whose observations they rest on, ``patients``: {timepoint: n}; a patient assessed twice in a
+    window gives two observations there, as the model uses every assessment)."""
     linear = ard.Rows("mrss_mixed_model", "marts.adbds")
     _model(linear, result, "mrss_total")
     for effect in result["fixed_effects"]:
@@ -231,27 +245,43 @@ def mrss_mixed_model_rows(result: dict) -> tuple[ard.Rows, ard.Rows]:
     _model(categorical, by_tp, "mrss_total")
     for e in by_tp["estimates"]:
         categorical.record(e, ("n_observations",) + EFFECT, parameter="mrss_total", timepoint=e["timepoint"])
+        categorical.add("n_patients", patients.get(e["timepoint"], 0), parameter="mrss_total",
+                        timepoint=e["timepoint"])
     return linear, categorical
 
 
-def mrss_responders_rows(result: list[dict]) -> ard.Rows:
-    """``analysis.responders.mrss_responders``: n_paired and the n and pct of each response per timepoint."""
+def mrss_responders_rows(result: list[dict], n_baseline: int) -> ard.Rows:
+    """``analysis.responders.mrss_responders``: per timepoint n_paired and the n and pct of each response (of
+    n_paired); ``n_baseline`` (patients with an analysed baseline mRSS, the population) as ``n`` and the n and pct
+    (of it) of the 'not_evaluable' (a baseline but no analysed mRSS at the timepoint)."""
     rows = ard.Rows("mrss_responders", "marts.adbds")
     for r in result:
-        rows.add("n_paired", r["n_paired"], parameter="mrss_total", timepoint=r["timepoint"])
-        rows.counts({c: r[c] for c in RESPONSE}, r["n_paired"], parameter="mrss_total", timepoint=r["timepoint"])
+        keys = {"parameter": "mrss_total", "timepoint": r["timepoint"]}
+        rows.add("n_paired", r["n_paired"], **keys)
+        rows.counts({c: r[c] for c in RESPONSE}, r["n_paired"], **keys)
+        rows.add("n", n_baseline, **keys)
+        rows.counts({"not_evaluable": n_baseline - r["n_paired"]}, n_baseline, **keys)
     return rows
 
 
-def _progression(rows: ard.Rows, counts: dict, timepoint: str) -> None:
+def mrss_responders_results(adbds: pd.DataFrame) -> pd.DataFrame:
+    values = analysed_values(adbds, "mrss_total")
+    n_baseline = int(values.loc[values["timepoint"] == "baseline", "record_id"].nunique())
+    return ard.frame(mrss_responders_rows(mrss_responders(adbds), n_baseline))
+
+
+def _progression(rows: ard.Rows, counts: dict, timepoint: str, n_ild: int) -> None:
     rows.add("n", counts["n_evaluable"], parameter="ild_progression", timepoint=timepoint)
     rows.counts({c: counts[c] for c in PROGRESSION}, counts["n_evaluable"], parameter="ild_progression",
+                timepoint=timepoint)
+    rows.counts({"not_evaluable": n_ild - counts["n_evaluable"]}, n_ild, parameter="ild_progression",
                 timepoint=timepoint)
 
 
 def lung_function_rows(result: dict) -> ard.Rows:
     """``analysis.lung_function.lung_function``: FVC and DLCO summaries and changes; ILD progression (parameter
-    ild_progression): n (ILD population), evaluable n and categories by timepoint and at 'latest', the listing
+    ild_progression): n (ILD population), evaluable n and categories by timepoint and at 'latest' and the n and
+    pct of the ILD population 'not_evaluable' there (no analysed baseline and timepoint FVC), the listing
     (group record_id, timepoint of the patient's latest assessment)."""
     rows = ard.Rows("lung_function", "marts.adsl, marts.adbds")
     for which, parameter in (("fvc", "fvc_pct_pred"), ("dlco", "dlco_pct_pred")):
@@ -260,8 +290,8 @@ def lung_function_rows(result: dict) -> ard.Rows:
     ild = result["ild_progression"]
     rows.add("n", ild["n_ild"], parameter="ild_progression")
     for r in ild["by_timepoint"]:
-        _progression(rows, r, r["timepoint"])
-    _progression(rows, ild["latest"], "latest")
+        _progression(rows, r, r["timepoint"], ild["n_ild"])
+    _progression(rows, ild["latest"], "latest", ild["n_ild"])
     for patient in ild["patients"]:
         rows.record(patient, ("study_day", "fvc_decline_pct", "dlco_decline_pct", "category"),
                     parameter="ild_progression", group=patient["record_id"], timepoint=patient["timepoint"])
@@ -291,7 +321,9 @@ def overall_survival_results(adsl: pd.DataFrame, adtte: pd.DataFrame) -> pd.Data
 
 
 def mixed_model_results(adbds: pd.DataFrame) -> pd.DataFrame:
-    return ard.frame(*mrss_mixed_model_rows(mrss_mixed_model(adbds)))
+    data = model_data(adbds)
+    patients = data[data["timepoint"].notna()].groupby("timepoint")["record_id"].nunique().to_dict()
+    return ard.frame(*mrss_mixed_model_rows(mrss_mixed_model(adbds), {str(k): int(v) for k, v in patients.items()}))
 
 
 def adverse_events_results(adae: pd.DataFrame, adex: pd.DataFrame, adtte: pd.DataFrame) -> pd.DataFrame:
@@ -329,7 +361,8 @@ ANALYSES = (
     Analysis("hrct_ild", ("adsl", "adbds"), _one(hrct_ild, hrct_ild_rows),
              "HRCT in ILD: category of the latest follow-up scan (recorded, or derived from extent change)."),
     Analysis("pah", ("adsl", "adbds", "adtte"), _one(pah, pah_rows),
-             "PAH on echo at 5 years: stable, worsened (PASP rise ≥ 10 mmHg or death ≤ 5 y), not evaluable."),
+             f"PAH on echo at 5 years: stable, worsened (PASP rise ≥ {shown(value('pah.pasp_rise'))} mmHg or death "
+             f"≤ {shown(value('pah.death_horizon'))} y), not evaluable."),
     Analysis("haq_di", ("adbds",), _one(haq_di_outcome, haq_di_rows), "HAQ-DI by timepoint."),
     Analysis("vascular", ("adbds",), _one(vascular, vascular_rows),
              "Raynaud's Condition Score, active digital ulcers and Medsger peripheral vascular severity."),
@@ -339,10 +372,13 @@ ANALYSES = (
     Analysis("table1", ("adsl",), _one(table1, table1_rows), "Baseline characteristics (Table 1)."),
     Analysis("mrss_mixed_model", ("adbds",), mixed_model_results,
              "Linear mixed model of mRSS over time (random intercept per patient), every assessment."),
-    Analysis("mrss_responders", ("adbds",), _one(mrss_responders, mrss_responders_rows),
-             "mRSS responders at 1, 3 and 5 years (fall > 5 points and ≥ 25%; progression the mirror)."),
+    Analysis("mrss_responders", ("adbds",), mrss_responders_results,
+             f"mRSS responders at 1, 3 and 5 years (fall > {shown(value('responders.min_points'))} points and ≥ "
+             f"{shown(100 * value('responders.min_fraction'))}%; progression the mirror)."),
     Analysis("lung_function", ("adsl", "adbds"), _one(lung_function, lung_function_rows),
-             "FVC and DLCO trajectories and ILD progression (FVC ≥ 10%, or 5–9% with DLCO ≥ 15%)."),
+             f"FVC and DLCO trajectories and ILD progression (relative FVC decline ≥ "
+             f"{shown(value('lung_function.fvc_major'))}%, or ≥ {shown(value('lung_function.fvc_minor'))}% with "
+             f"DLCO decline ≥ {shown(value('lung_function.dlco_decline'))}%)."),
 )
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from analysis._common import describe, fnum, num, percent, truthy
-from analysis.formatting import DECIMALS, count, mean_sd, median_iqr, n_pct
+from analysis.formatting import count, mean_sd, median_iqr, n_pct
 
 SUBTYPES = ("Diffuse cutaneous SSc", "Limited cutaneous SSc", "SSc sine scleroderma")
 AUTOANTIBODIES = (("ab_scl70", "Anti-Scl-70 (topoisomerase I)"), ("ab_centromere", "Anti-centromere"),
@@ -19,13 +19,14 @@ PRIOR = (("prior_cyclophosphamide", "Prior cyclophosphamide"), ("prior_mmf", "Pr
 BASELINE_MEASURES = (("baseline_mrss", "Baseline mRSS"), ("baseline_fvc", "Baseline FVC (% predicted)"),
                      ("baseline_dlco", "Baseline DLCO (% predicted)"), ("baseline_pasp", "Baseline PASP (mmHg)"),
                      ("baseline_haq_di", "Baseline HAQ-DI"))
+#: the adbds parameter (PARAMCD) of each adsl baseline column: its Table 1 row is printed to the decimals of that
+#: parameter everywhere in the report (analysis.formatting.PARAMETER_DECIMALS, the one rounding rule)
+BASELINE_PARAMETERS = {"baseline_mrss": "mrss_total", "baseline_fvc": "fvc_pct_pred", "baseline_dlco": "dlco_pct_pred",
+                       "baseline_pasp": "echo_pasp_mmhg", "baseline_haq_di": "haq_di"}
 
 
 #: how a continuous row is shown (default: mean (SD))
 DISPLAY = {"AGE": "mean_sd_median_iqr", "disease_duration_years": "median_iqr"}
-#: rows printed to 1 decimal, as the published Table 1 prints age and disease duration (others: the rule's 2);
-#: the report and the row text in outcomes.json both use it
-TABLE1_DECIMALS = {"AGE": 1, "disease_duration_years": 1}
 
 
 def _numeric(adsl: pd.DataFrame, col: str) -> np.ndarray:
@@ -89,17 +90,17 @@ def table1(adsl: pd.DataFrame) -> dict:
 
 def shown(parameter: str | None, raw: dict) -> str:
     """The printed value of a Table 1 row from its raw numbers: 'k (p%)' for a category or flag, the count for the
-    patient count, else mean (SD), median (IQR) or both, as :data:`DISPLAY` says, to the row's decimals
-    (:data:`TABLE1_DECIMALS`, else the rounding rule's)."""
-    digits = TABLE1_DECIMALS.get(parameter, DECIMALS)
+    patient count, else mean (SD), median (IQR) or both, as :data:`DISPLAY` says, to the decimals the rounding
+    rule gives the row's parameter (the adsl column, or for a baseline measure its :data:`BASELINE_PARAMETERS`)."""
+    param = BASELINE_PARAMETERS.get(parameter or "", parameter)
     if "denominator" in raw:
         return n_pct(raw["count"], raw["pct"])
     if "mean" not in raw:
         return count(raw["count"])
     display = DISPLAY.get(parameter, "mean_sd")
     if display == "median_iqr":
-        return median_iqr(raw["median"], raw["q1"], raw["q3"], digits)
-    text = mean_sd(raw["mean"], raw["sd"], digits)
+        return median_iqr(raw["median"], raw["q1"], raw["q3"], param)
+    text = mean_sd(raw["mean"], raw["sd"], param)
     if display == "mean_sd_median_iqr":
-        text += f"; median {median_iqr(raw['median'], raw['q1'], raw['q3'], digits)}"
+        text += f"; median {median_iqr(raw['median'], raw['q1'], raw['q3'], param)}"
     return text

@@ -12,8 +12,10 @@ no network address of any kind). It renders; it computes no statistic.
 - ``provenance``: {drop_id, records_file, records_sha256, run_id, code_version, generated_at, ...}. The page shows
   exactly what it is given (no clock is read: same input, same bytes).
 
-Numbers are printed by ``analysis.formatting`` (the one rounding rule: counts whole, percentages 1 decimal,
-p-values 3 decimals or "<0.001", everything else 2 decimals, ties half up).
+Numbers are printed by ``analysis.formatting``, the one rounding rule (``analysis.formatting.rule()`` says it on the
+page). Every proportion shows its denominator ("7/25 (28.0%)": of the evaluable), the not evaluable listed apart
+with the population; every derived category is defined under its table with the numbers of the study's settings
+(``analysis.settings``, listed whole in the Methods section).
 """
 
 from __future__ import annotations
@@ -26,11 +28,16 @@ from markupsafe import Markup
 from analysis import formatting as num
 from analysis._common import analysed_values
 from analysis.ard import Results
+from analysis.settings import documented
+from analysis.settings import shown as setting_text
+from analysis.settings import value as setting
 from analysis.table1 import shown as table1_value
 from report import figures
 from report import formatting as fmt
-from report._common import (ACTION_WORDS, DATA_DOCS_LINK, STEWARD_LINK, environment, provenance_get, provenance_items,
+from report._common import (ACTION_WORDS, DATA_DOCS_LINK, STEWARD_LINK, css_string, environment, provenance_items,
                             reconciliation_block, records, table)
+from study.windows import load_windows
+from report.status import drop_meta, status_html
 
 GRADE = {"1": "1 – Mild", "2": "2 – Moderate", "3": "3 – Severe", "4": "4 – Life-threatening",
          "5": "5 – Death"}
@@ -43,6 +50,43 @@ MEDSGER = {"0": "0 – No Raynaud's", "1": "1 – Raynaud's requiring vasodilato
 NOT_RECORDED = "not_recorded"
 TERM_LABELS = {"intercept": "Intercept (mean mRSS at day 0)", "time_years": "Change per year"}
 LISTING_MAX = 100
+#: provenance fields of the header line and of the footer of every printed page (labels: report._common)
+HEADER_FIELDS = ("drop_id", "export_datetime", "run_id", "code_version", "generated_at")
+FOOTER_FIELDS = ("drop_id", "run_id", "code_version")
+
+
+def _setting(name: str) -> str:
+    """A study setting as printed (analysis.settings: 5.0 → '5')."""
+    return setting_text(setting(name))
+
+
+def definition(category: str) -> str:
+    """The one-line definition printed under the table of a derived category ('responders', 'hrct', 'pah',
+    'ild_progression'), its numbers read from the study's settings (analysis.settings), never re-typed."""
+    if category == "responders":
+        share = setting_text(100 * setting("responders.min_fraction"))
+        return (f"Improved: mRSS fell by more than {_setting('responders.min_points')} points and by at least "
+                f"{share}% of the baseline mRSS; progressed: rose by as much; otherwise stable. Evaluable: an "
+                "analysed mRSS at baseline and at the timepoint.")
+    if category == "hrct":
+        change = _setting("hrct.extent_change")
+        return (f"Category of the latest HRCT on study days {_setting('hrct.first_day')}–"
+                f"{_setting('hrct.last_day')}: the change recorded on the HRCT form (improved, stable, worsened), "
+                f"else from the extent of ILD against the baseline scan: +{change} points or more worsened, "
+                f"−{change} or less improved, otherwise stable. Evaluable: at least one HRCT on those days.")
+    if category == "pah":
+        rise = _setting("pah.pasp_rise")
+        return (f"Worsened: died within {_setting('pah.death_horizon')} years of day 0, or PASP rose by {rise} "
+                f"mmHg or more from the baseline echo to the {fmt.timepoint_label(setting('pah.final_timepoint'))} "
+                f"echo; stable: PASP rose by less than {rise} mmHg (or fell). Not evaluable: alive without both "
+                "echoes, or a death that cannot be placed in time.")
+    if category == "ild_progression":
+        major, minor = _setting("lung_function.fvc_major"), _setting("lung_function.fvc_minor")
+        return (f"Progression: FVC (% predicted) fell by {major}% or more of its baseline value, or by {minor} to "
+                f"<{major}% with DLCO falling by {_setting('lung_function.dlco_decline')}% or more; "
+                f"indeterminate: FVC fell by {minor} to <{major}% and DLCO is missing; otherwise no progression. "
+                "Evaluable: ILD at baseline, with an analysed FVC at baseline and at the timepoint.")
+    raise KeyError(category)
 
 
 # ------------------------------------------------------------------------------------------ small helpers
@@ -62,6 +106,12 @@ def _text(text: str) -> dict:
     return {"kind": "text", "text": text}
 
 
+def _n_of(r: Results, analysis: str, **keys) -> str:
+    """'7/25 (28.0%)' of one category row: its n, the denominator the ARD gives it, its pct."""
+    rows = r.rows(analysis, "n", **{k: keys.get(k) for k in ("parameter", "timepoint", "group")})
+    return num.n_of(r.get(analysis, "n", **keys), rows[0]["n"] if rows else None, r.get(analysis, "pct", **keys))
+
+
 def _n_pct(r: Results, analysis: str, **keys) -> str:
     """'18 (72.0%)' of one category row (statistics n and pct)."""
     return num.n_pct(r.get(analysis, "n", **keys), r.get(analysis, "pct", **keys))
@@ -79,8 +129,8 @@ def _summary_table(r: Results, analysis: str, parameter: str, caption: str) -> d
     if not rows:
         return _na(caption)
     return table(["Timepoint", "n", "Mean (SD)", "Median"],
-                 [[fmt.timepoint_label(x["timepoint"]), num.count(x["n"]), num.mean_sd(x["mean"], x["sd"]),
-                   num.fixed(x["median"])] for x in rows], caption=caption)
+                 [[fmt.timepoint_label(x["timepoint"]), num.count(x["n"]), num.mean_sd(x["mean"], x["sd"], parameter),
+                   num.median(x["median"], parameter)] for x in rows], caption=caption)
 
 
 def _change_table(r: Results, analysis: str, parameter: str, caption: str) -> dict:
@@ -93,7 +143,8 @@ def _change_table(r: Results, analysis: str, parameter: str, caption: str) -> di
 
     return table(["Timepoint", "n paired", "Mean change (SD)", "Paired t-test p", "Wilcoxon p"],
                  [[fmt.timepoint_label(tp), num.count(cell("n_paired", tp)),
-                   num.mean_sd(cell("mean_change", tp), cell("sd_change", tp)), num.p_value(cell("t_test_p", tp)),
+                   num.mean_sd(cell("mean_change", tp), cell("sd_change", tp), parameter),
+                   num.p_value(cell("t_test_p", tp)),
                    num.p_value(cell("wilcoxon_p", tp))] for tp in tps], caption=caption)
 
 
@@ -140,8 +191,9 @@ def _headline(r: Results) -> list[dict]:
         p = r.get("mrss", "t_test_p", parameter="mrss_total", timepoint="month_60")
         if p is not None:
             detail += f"; paired t-test p = {num.p_value(p)}".replace("= <", "< ")
-        items.append({"label": label, "value": f"{num.mean_sd(base['mean'], base['sd'])} → "
-                                               f"{num.mean_sd(end['mean'], end['sd'])}", "detail": detail})
+        items.append({"label": label, "value": f"{num.mean_sd(base['mean'], base['sd'], 'mrss_total')} → "
+                                               f"{num.mean_sd(end['mean'], end['sd'], 'mrss_total')}",
+                      "detail": detail})
     else:
         items.append({"label": label, "value": None, "detail": ""})
 
@@ -151,20 +203,24 @@ def _headline(r: Results) -> list[dict]:
         k, n = (r.get(a, "n", parameter=p, group=g) for g in ("improved_or_stable", "evaluable"))
         items.append({"label": "HRCT improved or stable (ILD)",
                       "value": f"{num.pct_value(share)} ({num.fraction(k, n)})",
-                      "detail": f"of evaluable patients; {num.count(r.get(a, 'n', parameter=p))} with ILD at baseline"})
+                      "detail": f"of evaluable patients; not evaluable "
+                                f"{num.count(r.get(a, 'n', parameter=p, group='not_evaluable'))} of "
+                                f"{num.count(r.get(a, 'n', parameter=p))} with ILD at baseline"})
     else:
         items.append({"label": "HRCT improved or stable (ILD)", "value": None, "detail": ""})
 
     a, p = "pah", "echo_pasp_mmhg"
     stable, evaluable = (r.get(a, "n", parameter=p, group=g) for g in ("stable", "evaluable"))
     if stable is not None and evaluable is not None:  # of the evaluable; the not evaluable are listed apart
-        items.append({"label": "PAH stable at 5 years", "value": num.fraction(stable, evaluable),
+        items.append({"label": f"PAH stable at {_setting('pah.death_horizon')} years",
+                      "value": num.fraction(stable, evaluable),
                       "detail": f"of evaluable patients; worsened "
                                 f"{num.count(r.get(a, 'n', parameter=p, group='worsened'))}; not evaluable "
                                 f"{num.count(r.get(a, 'n', parameter=p, group='not_evaluable'))} of "
                                 f"{num.count(r.get(a, 'n', parameter=p))} with PAH at baseline"})
     else:
-        items.append({"label": "PAH stable at 5 years", "value": None, "detail": ""})
+        items.append({"label": f"PAH stable at {_setting('pah.death_horizon')} years", "value": None,
+                      "detail": ""})
 
     a = "adverse_events"
     related = r.get(a, "n_events", parameter="AREL", group="related")
@@ -217,9 +273,13 @@ def _table1(r: Results) -> dict:
         keys = {"parameter": line["parameter"], "group": line["group"]}
         raw = {x["statistic"]: r.value(a, x["statistic"], **keys) for x in r.rows(a, **keys)}
         rows.append([line["value_text"], table1_value(keys["parameter"], raw), num.count(line["n"])])
+    patients = num.count(r.get(a, "count"))
     return {"id": "table1", "title": title,
-            "blocks": [table(["Characteristic", "Value", "n"], rows, caption="Baseline characteristics",
-                             note="n = patients with the item recorded; percentages of those.")]}
+            "blocks": [table(["Characteristic", "Value", f"Recorded (of {patients})"], rows,
+                             caption="Baseline characteristics",
+                             note=f"Recorded: patients with the item recorded, of the {patients} analysed; "
+                                  "percentages are of those recorded. Mean (SD) unless a median (interquartile "
+                                  "range) is shown.")]}
 
 
 def _left_out_of_survival(r: Results) -> str | None:
@@ -269,7 +329,8 @@ def _survival(r: Results) -> dict:
                             [[g, num.fixed(r.get("deaths", "time_years", group=g)),
                               r.get("deaths", "cause", group=g) or num.MISSING,
                               yes_no(r.get("deaths", "treatment_related", group=g))] for g in placed],
-                            caption="Deaths", numeric_from=1))
+                            caption="Deaths, by time from first infusion", numeric=(1,),
+                            note="Deaths recorded on the vital-status form and placed in time."))
     return {"id": "survival", "title": "Overall survival", "blocks": blocks}
 
 
@@ -287,16 +348,20 @@ def _hrct(r: Results) -> dict:
     title = "Lung: HRCT in patients with ILD"
     if not r.has(a):
         return {"id": "hrct", "title": title, "blocks": [_na("HRCT in ILD")]}
-    rows = [["Patients with ILD at baseline", num.count(r.get(a, "n", parameter=p))],
-            ["Evaluable (HRCT after day 0)", _n_pct(r, a, parameter=p, group="evaluable")],
-            ["Improved", _n_pct(r, a, parameter=p, group="improved")],
-            ["Stable", _n_pct(r, a, parameter=p, group="stable")],
-            ["Worsened", _n_pct(r, a, parameter=p, group="worsened")],
-            ["Improved or stable, % of evaluable",
-             num.pct_value(r.get(a, "pct", parameter=p, group="improved_or_stable"))]]
+    def share(group: str, label: str) -> list:
+        return [label, _n_of(r, a, parameter=p, group=group)]
+
+    n = num.count(r.get(a, "n", parameter=p))
+    rows = [["Patients with ILD at baseline", n], share("evaluable", "Evaluable: an HRCT after day 0"),
+            share("not_evaluable", "Not evaluable: no HRCT after day 0"), share("improved", "Improved"),
+            share("stable", "Stable"), share("worsened", "Worsened")]
+    if r.get(a, "n", parameter=p, group="uncategorised"):
+        rows.append(share("uncategorised", "Evaluable, category not known (no recorded change, no extent to compare)"))
+    rows.append(share("improved_or_stable", "Improved or stable"))
     return {"id": "hrct", "title": title,
-            "blocks": [table(["", "n (%)"], rows, caption="Latest HRCT compared with the baseline scan",
-                             note="Category of the latest scan (recorded change, else ±5 points of extent).")]}
+            "blocks": [table(["Patients", "n/N (%)"], rows, caption="Latest HRCT compared with the baseline scan",
+                             note=[f"Evaluable and not evaluable: of the {n} patients with ILD at baseline; the "
+                                   "categories: of the evaluable.", definition("hrct")])]}
 
 
 def _pah(r: Results) -> dict:
@@ -304,15 +369,16 @@ def _pah(r: Results) -> dict:
     title = "Pulmonary arterial hypertension (echocardiography)"
     if not r.has(a):
         return {"id": "pah", "title": title, "blocks": [_na("PAH")]}
-    rows = [["Patients with PAH at baseline", num.count(r.get(a, "n", parameter=p))],
-            ["Evaluable at 5 years (stable or worsened)", _n_pct(r, a, parameter=p, group="evaluable")],
-            ["Stable at 5 years", _n_pct(r, a, parameter=p, group="stable")],
-            ["Worsened (or died) by 5 years", _n_pct(r, a, parameter=p, group="worsened")],
-            ["Not evaluable", _n_pct(r, a, parameter=p, group="not_evaluable")]]
+    n, years = num.count(r.get(a, "n", parameter=p)), _setting("pah.death_horizon")
+    rows = [["Patients with PAH at baseline", n],
+            ["Evaluable: stable or worsened", _n_of(r, a, parameter=p, group="evaluable")],
+            ["Not evaluable", _n_of(r, a, parameter=p, group="not_evaluable")],
+            [f"Stable at {years} years", _n_of(r, a, parameter=p, group="stable")],
+            [f"Worsened (or died) by {years} years", _n_of(r, a, parameter=p, group="worsened")]]
     return {"id": "pah", "title": title,
-            "blocks": [table(["", "n (%)"], rows, caption="PAH on echocardiography",
-                             note="Stable: PASP rose by less than 10 mmHg from baseline to month 60; "
-                                  "death within 5 years counts as worsened.")]}
+            "blocks": [table(["Patients", "n/N (%)"], rows, caption="PAH on echocardiography",
+                             note=[f"Evaluable and not evaluable: of the {n} patients with PAH at baseline; stable "
+                                   "and worsened: of the evaluable.", definition("pah")])]}
 
 
 def _haq(r: Results, adbds: pd.DataFrame | None) -> dict:
@@ -341,7 +407,7 @@ def _vascular(r: Results, adbds: pd.DataFrame | None) -> dict:
     if ulcers:
         blocks.append(table(["Timepoint", "Patients assessed", "With active digital ulcers"],
                             [[fmt.timepoint_label(u["timepoint"]), num.count(u["denominator"]),
-                              num.n_pct(u["count"], u["pct"])] for u in ulcers],
+                              num.n_of(u["count"], u["denominator"], u["pct"])] for u in ulcers],
                             caption="Digital ulcers by timepoint"))
     else:
         blocks.append(_na("Digital ulcers by timepoint"))
@@ -358,19 +424,22 @@ def _vascular(r: Results, adbds: pd.DataFrame | None) -> dict:
     return {"id": "vascular", "title": "Vascular: Raynaud's, digital ulcers, Medsger severity", "blocks": blocks}
 
 
-def _events_table(r: Results, parameter: str, labels: dict, first: str, caption: str) -> dict:
+def _events_table(r: Results, parameter: str, labels: dict, first: str, caption: str,
+                  note: str | None = None) -> dict:
     """Events, patients and rate per category of one adverse event table; 'Not recorded' only when there are."""
     a = "adverse_events"
     groups = [g for g in r.groups(a, "n_events", parameter=parameter)
               if g != NOT_RECORDED or r.get(a, "n_events", parameter=parameter, group=g)]
     if not groups:
         return _na(caption)
-    return table([first, "Events", "Patients", "Events per 100 patient-years"],
+    infused = num.count(r.get(a, "n_patients", parameter="infusion_reaction"))
+    return table([first, "Events", f"Patients (% of {infused} infused)", "Events per 100 patient-years"],
                  [[labels.get(g, "Not recorded" if g == NOT_RECORDED else g),
                    num.count(r.get(a, "n_events", parameter=parameter, group=g)),
-                   num.count(r.get(a, "n_patients", parameter=parameter, group=g)),
+                   num.n_pct(r.get(a, "n_patients", parameter=parameter, group=g),
+                             r.get(a, "pct_patients", parameter=parameter, group=g)),
                    num.fixed(r.get(a, "rate_per_100py", parameter=parameter, group=g))] for g in groups],
-                 caption=caption)
+                 caption=caption, note=note)
 
 
 def _ae_listing(r: Results) -> list[dict]:
@@ -389,7 +458,7 @@ def _ae_listing(r: Results) -> list[dict]:
              serious[r.get(a, "serious", group=g)], code(g, "ae_relation", RELATION),
              code(g, "ae_outcome", AE_OUTCOME)] for g in lines[:LISTING_MAX]]
     return [table(["Record", "Event", "Onset (study day)", "Grade", "Serious", "Relation", "Outcome"], rows,
-                  caption="Listing of serious or UC-MSC-related adverse events", numeric_from=99,
+                  caption="Listing of serious or UC-MSC-related adverse events", numeric=(2,),
                   note=f"First {LISTING_MAX} of {len(lines)} shown." if len(lines) > LISTING_MAX else None)]
 
 
@@ -399,21 +468,32 @@ def _adverse_events(r: Results) -> dict:
     if not r.has(a):
         return {"id": "safety", "title": title, "blocks": [_na("Adverse events")]}
     years = r.get(a, "patient_years")
+    infused = r.get(a, "n_patients", parameter="infusion_reaction")
 
     def line(label: str, parameter: str | None = None, group: str | None = None, patients: bool = False) -> list:
-        statistic = "n_patients" if patients else "n_events"
-        return [label, num.count(r.get(a, statistic, parameter=parameter, group=group)),
-                num.MISSING if patients else num.fixed(r.get(a, "rate_per_100py", parameter=parameter, group=group))]
+        if patients:
+            return [label, num.n_of(r.get(a, "n_patients", parameter=parameter, group=group), infused,
+                                    r.get(a, "pct_patients", parameter=parameter, group=group)), num.MISSING]
+        return [label, num.count(r.get(a, "n_events", parameter=parameter, group=group)),
+                num.fixed(r.get(a, "rate_per_100py", parameter=parameter, group=group))]
 
-    blocks = [table(["", "n", "per 100 patient-years"],
+    recorded_dead = len(r.groups("deaths", "placed"))
+    grade5 = r.get(a, "n_events", parameter="AETOXGR", group="5")
+    deaths_note = (f"Grade 5 – Death counts the adverse events recorded with grade 5 on the adverse-event form "
+                   f"({num.count(grade5)}). Deaths are recorded on the vital-status form: {recorded_dead} "
+                   f"patient{'' if recorded_dead == 1 else 's'} recorded as dead (Overall survival: deaths, with "
+                   "cause and relation to treatment); a death is counted here only if it was also entered as an "
+                   "adverse event of grade 5.") if r.has("deaths") else None
+    blocks = [table(["", "n", "Per 100 patient-years"],
                     [line("Adverse events"), line("Patients with at least one adverse event", patients=True),
                      line("Serious adverse events", "AESER", "serious"),
                      line("UC-MSC-related (possible, probable, definite)", "AREL", "related"),
                      line("Patients with a UC-MSC-related adverse event", "AREL", "related", patients=True)],
                     caption="Adverse events: summary",
-                    note=f"Follow-up: {num.fixed(years)} patient-years (sum of survival follow-up)." if years
-                    else "Follow-up time not available: rates not computed."),
-              _events_table(r, "AETOXGR", GRADE, "CTCAE grade", "Adverse events by CTCAE grade"),
+                    note=[f"Patients: of the {num.count(infused)} patients infused.",
+                          f"Follow-up: {num.fixed(years)} patient-years (sum of survival follow-up)." if years
+                          else "Follow-up time not available: rates not computed."]),
+              _events_table(r, "AETOXGR", GRADE, "CTCAE grade", "Adverse events by CTCAE grade", deaths_note),
               _events_table(r, "AERELN", RELATION, "Relation",
                             "Adverse events by relation to UC-MSC transplantation"),
               _events_table(r, "AESER", SERIOUSNESS, "Seriousness", "Adverse events by seriousness"),
@@ -421,15 +501,18 @@ def _adverse_events(r: Results) -> dict:
     blocks += _ae_listing(r)
     p = "infusion_reaction"
     if r.get(a, "n_infusions", parameter=p):
-        blocks.append(table(["", "n"],
-                            [["Infusions given", num.count(r.get(a, "n_infusions", parameter=p))],
+        given = r.get(a, "n_infusions", parameter=p)
+        blocks.append(table(["", "n/N (%)"],
+                            [["Infusions given", num.count(given)],
                              ["Infusions with an infusion reaction",
-                              num.n_pct(r.get(a, "n_infusions", parameter=p, group="reaction"),
-                                        r.get(a, "pct_infusions", parameter=p, group="reaction"))],
+                              num.n_of(r.get(a, "n_infusions", parameter=p, group="reaction"), given,
+                                       r.get(a, "pct_infusions", parameter=p, group="reaction"))],
                              ["Patients with an infusion reaction",
-                              num.n_pct(r.get(a, "n_patients", parameter=p, group="reaction"),
-                                        r.get(a, "pct_patients", parameter=p, group="reaction"))]],
-                            caption="Infusion reactions"))
+                              num.n_of(r.get(a, "n_patients", parameter=p, group="reaction"), infused,
+                                       r.get(a, "pct_patients", parameter=p, group="reaction"))]],
+                            caption="Infusion reactions",
+                            note=f"Of the {num.count(given)} infusions given and the {num.count(infused)} patients "
+                                 "infused."))
     else:
         blocks.append(_na("Infusion reactions"))
     return {"id": "safety", "title": title, "blocks": blocks}
@@ -440,36 +523,49 @@ def _mixed_model(r: Results) -> list[dict]:
     if not r.has(a):
         return [_na("Mixed model of mRSS")]
     blocks: list[dict] = []
+    digits = num.decimals(p)
+    first_day = f"study day {_setting('mixed_model.min_study_day')}"
     terms = r.groups(a, "estimate", parameter=p)
     if terms:
         note = (f"{num.count(r.get(a, 'n_observations', parameter=p))} observations from "
-                f"{num.count(r.get(a, 'n_patients', parameter=p))} patients; random intercept per patient (REML).")
+                f"{num.count(r.get(a, 'n_patients', parameter=p))} patients: every mRSS assessment from {first_day} "
+                "on, analysed or not; random intercept per patient (REML).")
         blocks.append(table(["Term", "Estimate", "SE", "95% CI", "p"],
-                            [[TERM_LABELS.get(g, g), num.fixed(r.get(a, "estimate", parameter=p, group=g)),
-                              num.fixed(r.get(a, "std_error", parameter=p, group=g)),
+                            [[TERM_LABELS.get(g, g), num.value(r.get(a, "estimate", parameter=p, group=g), p),
+                              num.value(r.get(a, "std_error", parameter=p, group=g), p),
                               num.interval(r.get(a, "ci_lower", parameter=p, group=g),
-                                           r.get(a, "ci_upper", parameter=p, group=g)),
+                                           r.get(a, "ci_upper", parameter=p, group=g), digits=digits),
                               num.p_value(r.get(a, "p_value", parameter=p, group=g))] for g in terms],
                             caption="Linear mixed model of mRSS on years since first infusion: fixed effects",
                             note=note))
     else:
         blocks.append(_na("Mixed-model fixed effects"))
     warnings = [r.get(a, "warning", parameter=p, group=g) for g in r.groups(a, "warning", parameter=p)]
-    details = [["Random intercept variance", num.fixed(r.get(a, "random_intercept_variance", parameter=p))],
-               ["Residual variance", num.fixed(r.get(a, "residual_variance", parameter=p))],
-               ["Converged", "Yes" if r.get(a, "converged", parameter=p) else "No"]]
-    if warnings:
-        details.append(["Warnings", "; ".join(warnings)])
-    blocks.append(table(["", ""], details, caption="Model details"))
+    converged = ("The fit converged." if r.get(a, "converged", parameter=p)
+                 else "The fit did NOT converge: read the estimates with caution.")
+    blocks.append(table(["", ""],
+                        [["Random intercept variance", num.fixed(r.get(a, "random_intercept_variance", parameter=p))],
+                         ["Residual variance", num.fixed(r.get(a, "residual_variance", parameter=p))]],
+                        caption="Model details",
+                        note=[converged] + ([f"Warnings: {'; '.join(warnings)}"] if warnings else [])))
     tps = fmt.sort_timepoints(r.timepoints(c, "estimate", parameter=p))
     if tps:
-        blocks.append(table(["Timepoint", "Observations", "Model-estimated mean", "SE", "95% CI"],
-                            [[fmt.timepoint_label(tp), num.count(r.get(c, "n_observations", parameter=p, timepoint=tp)),
-                              num.fixed(r.get(c, "estimate", parameter=p, timepoint=tp)),
-                              num.fixed(r.get(c, "std_error", parameter=p, timepoint=tp)),
+        counts = [(tp, r.get(c, "n_observations", parameter=p, timepoint=tp),
+                   r.get(c, "n_patients", parameter=p, timepoint=tp)) for tp in tps]
+        repeated = [f"{fmt.timepoint_label(tp)} {num.count(obs)} observations from {num.count(pts)} patients"
+                    for tp, obs, pts in counts if obs is not None and pts is not None and obs != pts]
+        note = ("Observations: every mRSS assessment in the window, not only the one analysed (closest to the "
+                "target day) that the tables of the mRSS section use, so a patient assessed twice in a window "
+                "counts twice there" + (f": {'; '.join(repeated)}." if repeated else "."))
+        blocks.append(table(["Timepoint", "Observations", "Patients", "Model-estimated mean", "SE", "95% CI"],
+                            [[fmt.timepoint_label(tp), num.count(obs), num.count(pts),
+                              num.value(r.get(c, "estimate", parameter=p, timepoint=tp), p),
+                              num.value(r.get(c, "std_error", parameter=p, timepoint=tp), p),
                               num.interval(r.get(c, "ci_lower", parameter=p, timepoint=tp),
-                                           r.get(c, "ci_upper", parameter=p, timepoint=tp))] for tp in tps],
-                            caption="Mixed model with time as categories: estimated mean mRSS by timepoint"))
+                                           r.get(c, "ci_upper", parameter=p, timepoint=tp), digits=digits)]
+                             for tp, obs, pts in counts],
+                            caption="Mixed model with time as categories: estimated mean mRSS by timepoint",
+                            note=note))
     return blocks
 
 
@@ -478,27 +574,37 @@ def _responders(r: Results) -> list[dict]:
     tps = fmt.sort_timepoints(r.timepoints(a, "n_paired", parameter=p))
     if not tps:
         return [_na("mRSS responders")]
-    return [table(["Timepoint", "n paired", "Improved", "Stable", "Progressed"],
-                  [[fmt.timepoint_label(tp), num.count(r.get(a, "n_paired", parameter=p, timepoint=tp))]
-                   + [_n_pct(r, a, parameter=p, timepoint=tp, group=g) for g in ("improved", "stable", "progressed")]
-                   for tp in tps], caption="mRSS responders compared with baseline")]
+    rows = []
+    for tp in tps:
+        paired = r.get(a, "n_paired", parameter=p, timepoint=tp)
+        rows.append([fmt.timepoint_label(tp), num.fraction(paired, r.get(a, "n", parameter=p, timepoint=tp))]
+                    + [_n_of(r, a, parameter=p, timepoint=tp, group=g) for g in ("improved", "stable", "progressed",
+                                                                               "not_evaluable")])
+    return [table(["Timepoint", "Evaluable", "Improved", "Stable", "Progressed", "Not evaluable"], rows,
+                  caption="mRSS responders compared with baseline",
+                  note=["Evaluable and not evaluable: of the patients with an analysed baseline mRSS; improved, "
+                        "stable and progressed: of the evaluable.", definition("responders")])]
 
 
 def _ild_progression(r: Results) -> list[dict]:
     a, p = "lung_function", "ild_progression"
-    caption = "ILD progression (relative FVC decline ≥ 10%, or 5–<10% with DLCO decline ≥ 15%, from baseline)"
+    caption = "ILD progression compared with baseline"
     tps = [tp for tp in fmt.sort_timepoints(r.timepoints(a, "n", parameter=p, group=None)) if tp != "latest"]
     if r.get(a, "n", parameter=p, timepoint="latest") is not None:
         tps.append("latest")
     if not tps:
         return [_na("ILD progression")]
+    population = r.get(a, "n", parameter=p)
     rows = [["Latest assessment" if tp == "latest" else fmt.timepoint_label(tp),
-             num.count(r.get(a, "n", parameter=p, timepoint=tp))]
-            + [_n_pct(r, a, parameter=p, timepoint=tp, group=g) for g in ("progression", "no_progression",
-                                                                          "indeterminate")] for tp in tps]
-    return [table(["Timepoint", "Evaluable", "Progression", "No progression", "Indeterminate"], rows,
+             num.fraction(r.get(a, "n", parameter=p, timepoint=tp), population)]
+            + [_n_of(r, a, parameter=p, timepoint=tp, group=g) for g in ("progression", "no_progression",
+                                                                         "indeterminate", "not_evaluable")]
+            for tp in tps]
+    return [table(["Timepoint", "Evaluable", "Progression", "No progression", "Indeterminate", "Not evaluable"], rows,
                   caption=caption,
-                  note=f"Population: {num.count(r.get(a, 'n', parameter=p))} patients with ILD at baseline.")]
+                  note=[f"Population: {num.count(population)} patients with ILD at baseline; evaluable and not "
+                        "evaluable: of them; the categories: of the evaluable. Latest assessment: each patient's "
+                        "last timepoint with an analysed FVC.", definition("ild_progression")])]
 
 
 def _lung_function(r: Results, adbds: pd.DataFrame | None) -> list[dict]:
@@ -520,6 +626,33 @@ def _beyond(r: Results, adbds: pd.DataFrame | None) -> list[dict]:
             {"id": "responders", "title": "mRSS responders", "blocks": _responders(r)},
             {"id": "lung-function", "title": "Lung function (FVC, DLCO) and ILD progression",
              "blocks": _lung_function(r, adbds)}]
+
+
+def _methods() -> dict:
+    """The study's settings (analysis.settings: every threshold the analysis and the quality checks apply, with
+    unit, use and source), the analysis windows (the dbt seed) and the rounding rule."""
+    windows = sorted(load_windows(), key=lambda w: w.order)
+    return {"id": "methods", "title": "Methods: thresholds and definitions",
+            "blocks": [table(["Timepoint", "Study days", "Target day"],
+                             [[fmt.timepoint_label(w.timepoint), f"{w.min_day} to {w.max_day}", str(w.target_day)]
+                              for w in windows], caption="Analysis windows",
+                             note="Day 0 is the first UC-MSC infusion. Each assessment is placed in the analysis "
+                                  "window of its date, whatever REDCap event it was entered under; per patient, "
+                                  "instrument and window the one closest to the target day is analysed (a tie: the "
+                                  "later one)."),
+                       table(["Setting", "Value", "Used for", "Source"],
+                             [[s["name"], f"{setting_text(s['value'])} {s['unit']}", s["used_for"], s["source"]]
+                              for s in documented()], numeric=(), css="wide settings",
+                             caption="Thresholds of the analysis and of the data-quality checks",
+                             note="From the study's settings file, study/analysis_settings.toml, as this run used it."),
+                       _text(f"Rounding: {num.rule()}")]}
+
+
+def links_note(drop_id: str | None) -> str:
+    """What to do when the report travels alone: where the steward page and the Data Docs are published."""
+    return (f"{STEWARD_LINK} and the Data Docs are published with this report: SSC_HOME/reports/{STEWARD_LINK} "
+            "and SSC_HOME/data_docs/index.html, where the links work. If you received this file on its own, ask "
+            f"the data team for the steward worklist and the Data Docs of drop {drop_id or 'named above'}.")
 
 
 def _quality(quality: dict | None) -> dict:
@@ -560,9 +693,12 @@ def _quality(quality: dict | None) -> dict:
 
 
 def build_context(results: pd.DataFrame | None, adbds: pd.DataFrame | None, quality: dict | None,
-                  provenance: dict | None) -> dict:
+                  provenance: dict | None, verdict: dict | None = None) -> dict:
     r = Results(results)
     prov = dict(provenance or {})
+    shown = {"drop_id": prov.get("drop_id") or "", "export": prov.get("export_datetime") or "",
+             "run_id": prov.get("run_id") or ""}
+    verdict = verdict or {"outcome": "published", "text": "published"}
     sections = [_cohort_flow(r), _table1(r), _survival(r), _mrss(r, adbds), _hrct(r), _pah(r), _haq(r, adbds),
                 _vascular(r, adbds), _adverse_events(r)]
     return {
@@ -571,17 +707,23 @@ def build_context(results: pd.DataFrame | None, adbds: pd.DataFrame | None, qual
         "sections": sections,
         "beyond": _beyond(r, adbds),
         "quality": _quality(quality),
+        "methods": _methods(),
         "provenance": provenance_items(prov),
-        "prov": {k: provenance_get(prov, k) for k in ("drop_id", "records_file", "run_id", "code_version",
-                                                       "generated_at", "records_sha256")},
+        "header": provenance_items(prov, HEADER_FIELDS),
+        "footer": Markup(css_string(" · ".join(f"{label}: {text}"
+                                               for label, text in provenance_items(prov, FOOTER_FIELDS)))),
+        "links_note": links_note(prov.get("drop_id")),
         "demo_key": bool(prov.get("pseudonym_key_is_demo")),
+        "drop_meta": Markup(drop_meta(shown)),
+        "status_slot": Markup(status_html(verdict, shown)),
         "steward_link": STEWARD_LINK,
         "data_docs_link": DATA_DOCS_LINK,
     }
 
 
 def render_study_report(results: pd.DataFrame | None, adbds: pd.DataFrame | None, quality: dict | None,
-                        provenance: dict | None) -> str:
-    """The study report as one self-contained HTML string (see the module docstring for the inputs)."""
-    context = build_context(results, adbds, quality, provenance)
+                        provenance: dict | None, verdict: dict | None = None) -> str:
+    """The study report as one self-contained HTML string (see the module docstring for the inputs); ``verdict``
+    the run's status for the line at the top (report/status.py; default: published, no errors)."""
+    context = build_context(results, adbds, quality, provenance, verdict)
     return environment().get_template("study_report.html.j2").render(**context)

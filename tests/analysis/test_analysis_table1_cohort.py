@@ -6,6 +6,7 @@ import pytest
 from analysis_builders import adbds, adsl, adtte, bds, series
 
 from analysis.cohort import cohort_flow
+from analysis.formatting import mean_sd
 from analysis.table1 import shown, table1
 
 SL = adsl([
@@ -51,6 +52,15 @@ def test_table1_text_by_the_rounding_rule_and_as_first_published():
     assert shown("baseline_mrss", rows["Baseline mRSS"]["raw"]) == "20.00 (10.00)"
     assert shown(None, rows["Patients"]["raw"]) == "4"
     assert shown("ab_x", {"count": 0, "denominator": 0, "pct": None}) == "0 (–)"
+
+
+def test_a_baseline_measure_prints_as_its_parameter_does_everywhere_else():
+    """One rounding rule: Table 1's baseline FVC, DLCO and PASP to 1 decimal, HAQ-DI and mRSS to 2, as the
+    parameter's own tables print them (analysis.formatting.PARAMETER_DECIMALS)."""
+    raw = {"n": 38, "mean": 77.4737, "sd": 14.2512, "median": 80.7, "q1": 70.0, "q3": 86.0}
+    assert shown("baseline_fvc", raw) == "77.5 (14.3)" == mean_sd(raw["mean"], raw["sd"], "fvc_pct_pred")
+    assert shown("baseline_dlco", raw) == "77.5 (14.3)" and shown("baseline_pasp", raw) == "77.5 (14.3)"
+    assert shown("baseline_haq_di", raw) == "77.47 (14.25)" == shown("baseline_mrss", raw)
 
 
 def test_cohort_flow():

@@ -57,11 +57,11 @@ def paper_ard() -> pd.DataFrame:
         (s, v, {**mrss, "timepoint": tp, "n": values[0]}) for tp, values in
         {"month_12": (41, -4.73, 5.1, 0.00002, 0.00004), "month_60": (38, -6.2, 6.0, 0.0123456, 0.02)}.items()
         for s, v in zip(("n_paired", "mean_change", "sd_change", "t_test_p", "wilcoxon_p"), values)])
-    rows += _rows("hrct_ild", [("n", 27, p), *_counts(27, {"evaluable": 25}, **p),
+    rows += _rows("hrct_ild", [("n", 27, p), *_counts(27, {"evaluable": 25, "not_evaluable": 2}, **p),
                                *_counts(25, {"improved": 6, "stable": 12, "worsened": 7, "uncategorised": 0}, **p),
                                *_counts(25, {"improved_or_stable": 18}, **p)])
-    rows += _rows("pah", [("n", 8, pah_), *_counts(8, {"stable": 5, "worsened": 2, "not_evaluable": 1, "evaluable": 7},
-                                                   **pah_)])
+    rows += _rows("pah", [("n", 8, pah_), *_counts(8, {"evaluable": 7, "not_evaluable": 1}, **pah_),
+                          *_counts(7, {"stable": 5, "worsened": 2}, **pah_)])
     rows += _rows("haq_di", _summaries("haq_di", {"baseline": (40, 1.2, 0.6, 1.125), "month_60": (36, 0.9, 0.5, 0.8)}))
     rows += _rows("vascular", _summaries("rcs", {"baseline": (41, 5.1, 2.0, 5.0), "month_60": (38, 3.2, 1.8, 3.0)}) + [
         row for tp, (n, k) in {"baseline": (41, 12), "month_60": (38, 4)}.items()
@@ -77,9 +77,11 @@ def paper_ard() -> pd.DataFrame:
               "AEOUTN": {"1": (27, 13, 12.13), "5": (1, 1, 0.45), "not_recorded": (2, 2, 0.9)}}
     rows += _rows("adverse_events", [
         ("n_events", 30, {}), ("n_patients", 15, {}), ("patient_years", 222.64476, {}),
-        ("rate_per_100py", 13.474, {}),
+        ("pct_patients", 100 * 15 / 41, {"n": 41}), ("rate_per_100py", 13.474, {}),
         *[(s, v, {"parameter": parameter, "group": g}) for parameter, table in events.items()
           for g, values in table.items() for s, v in zip(("n_events", "n_patients", "rate_per_100py"), values)],
+        *[("pct_patients", 100 * values[1] / 41, {"parameter": parameter, "group": g, "n": 41})
+          for parameter, table in events.items() for g, values in table.items()],
         ("n_infusions", 67, {"parameter": "infusion_reaction"}), ("n_patients", 41, {"parameter": "infusion_reaction"}),
         ("n_infusions", 3, {"parameter": "infusion_reaction", "group": "reaction", "n": 67}),
         ("pct_infusions", 100 * 3 / 67, {"parameter": "infusion_reaction", "group": "reaction", "n": 67}),
@@ -107,10 +109,13 @@ def paper_ard() -> pd.DataFrame:
         ("n_observations", 158, by_tp), ("n_patients", 41, by_tp), ("random_intercept_variance", 40.0, by_tp),
         ("residual_variance", 12.0, by_tp), ("converged", True, by_tp),
         *[(s, v, {**by_tp, "timepoint": "baseline"}) for s, v in
-          zip(("n_observations", "estimate", "std_error", "ci_lower", "ci_upper"), (41, 18.6, 1.1, 16.4, 20.8))]])
+          zip(("n_observations", "estimate", "std_error", "ci_lower", "ci_upper", "n_patients"),
+              (42, 18.6, 1.1, 16.4, 20.8, 41))]])
     rows += _rows("mrss_responders", [("n_paired", 38, {**mrss, "timepoint": "month_60"}),
                                       *_counts(38, {"improved": 20, "stable": 14, "progressed": 4}, **mrss,
-                                               timepoint="month_60")])
+                                               timepoint="month_60"),
+                                      ("n", 41, {**mrss, "timepoint": "month_60"}),
+                                      *_counts(41, {"not_evaluable": 3}, **mrss, timepoint="month_60")])
     ild = {"parameter": "ild_progression"}
     rows += _rows("lung_function", _summaries("fvc_pct_pred", {"baseline": (41, 78.0, 14.0, 77.0),
                                                                "month_60": (30, 75.5, 13.0, 74.0)})
@@ -119,8 +124,10 @@ def paper_ard() -> pd.DataFrame:
         zip(("n_paired", "mean_change", "sd_change", "t_test_p", "wilcoxon_p"), (30, -2.5, 6.0, 0.03, 0.04))] + [
         ("n", 27, ild), ("n", 20, {**ild, "timepoint": "month_12"}),
         *_counts(20, {"progression": 3, "no_progression": 15, "indeterminate": 2}, **ild, timepoint="month_12"),
+        *_counts(27, {"not_evaluable": 7}, **ild, timepoint="month_12"),
         ("n", 22, {**ild, "timepoint": "latest"}),
-        *_counts(22, {"progression": 5, "no_progression": 15, "indeterminate": 2}, **ild, timepoint="latest")])
+        *_counts(22, {"progression": 5, "no_progression": 15, "indeterminate": 2}, **ild, timepoint="latest"),
+        *_counts(27, {"not_evaluable": 5}, **ild, timepoint="latest")])
     rows += _rows("cohort_flow", [
         ("enrolled", 43, {}), ("infused", 41, {}), ("deaths", 3, {}), ("lost_to_follow_up", 1, {}),
         *[row for tp, (n_any, n_mrss) in {"baseline": (41, 41), "month_60": (38, 38)}.items()
@@ -226,7 +233,7 @@ PROVENANCE = {"drop_id": "2026-11-24T0200", "records_file": "SScUMSCT_DATA_2026-
               "generated_at": "2026-11-24T03:12:00+00:00"}
 
 
-ALLOWED_LINKS = ("steward.html", "../data_docs/index.html")
+ALLOWED_LINKS = ("steward.html", "steward_worklist.csv", "../data_docs/index.html")
 
 
 def assert_self_contained(html: str) -> None:

@@ -4,6 +4,8 @@ the rendered DOM. Skipped only when /usr/bin/chromium is not installed."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,27 @@ def test_dom_holds_the_figures(published, tmp_path, page, min_figures):
     else:
         assert 'findings shown' in dom or 'findings</span>' in dom  # the inline filter script ran
         assert "quality gates passed" in dom
+
+
+def test_the_report_prints_with_a_footer_on_every_page(published, tmp_path):
+    """Printed to PDF (A4), the report runs over several pages, each with the drop, run and code version and
+    "Page N of M" (read back with pdftotext when it is installed; otherwise the PDF's page count and the CSS
+    margin boxes that put them there)."""
+    pdf = tmp_path / "report.pdf"
+    result = chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", (published / "report.html").as_uri())
+    assert pdf.exists() and pdf.stat().st_size > 10_000, result.stderr[-2000:]
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf.read_bytes()))
+    assert pages > 1
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext:
+        text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True,
+                              check=True).stdout.split("\f")
+        printed = [page for page in text if page.strip()]
+        assert len(printed) == pages
+        for number, page in enumerate(printed, start=1):
+            assert "Export drop: 2026-11-24T0200 · Run id: run-1234 · Code version: 0e4ef04" in page, number
+            assert f"Page {number} of {pages}" in page, number
+    else:
+        html = (published / "report.html").read_text(encoding="utf-8")
+        assert "@bottom-left { content: \"Export drop: 2026-11-24T0200" in html
+        assert 'counter(page) " of " counter(pages)' in html
