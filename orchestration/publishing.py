@@ -3,8 +3,10 @@ that fails half-way leaves the last published file exactly as it was).
 
 The steward worklist is published twice in a run: by the step that finds the problems (the quality gate, or
 ingest when the drop cannot be read), and again when the run ends, with the run's verdict as its banner. Beside
-the page, ``steward.json`` keeps what it was rendered from (findings, reconciliation, provenance, gates), so the
-end-of-run rewrite has the findings even when the warehouse never got them (a drop refused at ingest).
+the page, published with it, ``steward_worklist.csv`` holds its open items and ``steward.json`` what it was
+rendered from (findings, reconciliation, provenance, gates), so the end-of-run rewrite has the findings even
+when the warehouse never got them (a drop refused at ingest). Every steward page names its drop, the export
+time, the code version and the run (:func:`steward_provenance`).
 """
 
 from __future__ import annotations
@@ -15,31 +17,52 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
+from ingest.drops import drop_time
 from orchestration.resources import StudyLocations, Warehouse
+from orchestration.version import code_version
 from quality.findings import findings_frame
 from report._common import records
-from report.publish import publish_json, publish_text
-from report.steward import render_steward_report
+from report.publish import dumps_json, publish_files
+from report.steward import WORKLIST_CSV, render_steward
 
 STEWARD_PAGE = "steward.html"
 STEWARD_INPUTS = "steward.json"
 
 
+def steward_provenance(provenance: dict | None) -> dict:
+    """The provenance a steward page shows: what the caller knows (drop_id, records_file, run_id…), the export
+    time (``export_datetime`` as YYYY-MM-DD HH:MM; if not given, the time the drop folder's name stands for),
+    this code's version and when the page was generated."""
+    shown = {"generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+             "code_version": code_version(), **{k: v for k, v in (provenance or {}).items() if v is not None}}
+    export = shown.get("export_datetime")
+    if export is None and shown.get("drop_id"):
+        export = drop_time(str(shown["drop_id"]))
+    if export is not None:
+        try:
+            shown["export_datetime"] = pd.Timestamp(export).strftime("%Y-%m-%d %H:%M")
+        except (ValueError, TypeError):  # not a time: shown as given
+            shown["export_datetime"] = str(export)
+    return shown
+
+
 def publish_steward_report(locations: StudyLocations, findings, gate_results: list[dict] | None = None,
                            reconciliation: pd.DataFrame | None = None, provenance: dict | None = None,
                            verdict: dict | None = None) -> str:
-    """Render and publish ``reports/steward.html`` (and its inputs, ``reports/steward.json``); ``findings`` is a
-    findings DataFrame or a list of Findings; ``verdict`` the run's final status (see report.steward)."""
+    """Render and publish ``reports/steward.html`` with its CSV (``reports/steward_worklist.csv``) and its
+    inputs (``reports/steward.json``), the three together; ``findings`` is a findings DataFrame or a list of
+    Findings; ``provenance`` as :func:`steward_provenance` takes it; ``verdict`` the run's final status (see
+    report.steward). Returns the page's path."""
     if not isinstance(findings, pd.DataFrame):
         findings = findings_frame(list(findings))
     reconciliation = reconciliation if reconciliation is not None else pd.DataFrame()
-    provenance = {"generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), **(provenance or {})}
-    html = render_steward_report(findings, reconciliation, provenance, gate_results, verdict)
-    publish_json(locations.reports / STEWARD_INPUTS, {
-        "findings": records(findings), "reconciliation": records(reconciliation),
-        "provenance": provenance, "gate_results": gate_results})
+    provenance = steward_provenance(provenance)
+    html, csv = render_steward(findings, reconciliation, provenance, gate_results, verdict)
     path = locations.reports / STEWARD_PAGE
-    publish_text(path, html)
+    publish_files({path: html, locations.reports / WORKLIST_CSV: csv,
+                   locations.reports / STEWARD_INPUTS: dumps_json({
+                       "findings": records(findings), "reconciliation": records(reconciliation),
+                       "provenance": provenance, "gate_results": gate_results})})
     return str(path)
 
 
@@ -59,7 +82,8 @@ class StewardInputs:
 def warehouse_steward_inputs(warehouse: Warehouse) -> StewardInputs:
     """quality.findings and quality.reconciliation of the current drop (raw.current_drop), read-only."""
     with warehouse.connect(read_only=True) as conn:
-        drop = conn.execute("select drop_id, records_file, records_sha256 from raw.current_drop").df()
+        drop = conn.execute("select drop_id, records_file, records_sha256, "
+                            "cast(export_datetime as varchar) as export_datetime from raw.current_drop").df()
         provenance = drop.iloc[0].to_dict() if len(drop) else {}
         drop_id = provenance.get("drop_id")
         findings = conn.execute("select * from quality.findings where drop_id is not distinct from ? "

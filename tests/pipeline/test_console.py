@@ -16,6 +16,7 @@ import pytest
 
 from orchestration.publishing import publish_steward_report, published_steward_inputs, warehouse_steward_inputs
 from orchestration.resources import StudyLocations, Warehouse
+from orchestration.version import code_version
 from pipeline.test_nightly import DEMO_INBOX, run_nightly
 from quality.findings import Finding, findings_frame
 from quality.store import combine_findings, write_findings, write_reconciliation
@@ -66,8 +67,9 @@ def test_the_end_of_run_page_shows_the_current_drop_of_the_warehouse_under_the_v
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as conn:
         conn.execute("create schema raw")
-        conn.execute("create table raw.drops as select * from (values ('old', 'a.csv', 'aa'), ('new', 'b.csv', 'bb')) "
-                     "as t(drop_id, records_file, records_sha256)")
+        conn.execute("create table raw.drops as select * from (values "
+                     "('old', 'a.csv', 'aa', timestamp '2026-11-24 02:00'), ('new', 'b.csv', 'bb', timestamp "
+                     "'2026-11-25 02:00')) as t(drop_id, records_file, records_sha256, export_datetime)")
         conn.execute("create view raw.current_drop as select * from raw.drops where drop_id = 'new'")
         write_findings(conn, "ingest", findings_frame([DATE_ERROR]), "old")
         write_findings(conn, "conformance", findings_frame([DATE_ERROR, OUTLIER]), "new")
@@ -79,7 +81,8 @@ def test_the_end_of_run_page_shows_the_current_drop_of_the_warehouse_under_the_v
     inputs = warehouse_steward_inputs(Warehouse(database=str(path)))
     assert set(inputs.findings["drop_id"]) == {"new"} and inputs.errors == 1
     assert inputs.reconciliation["export_rows"].tolist() == [12]
-    assert inputs.provenance == {"drop_id": "new", "records_file": "b.csv", "records_sha256": "bb"}
+    assert inputs.provenance == {"drop_id": "new", "records_file": "b.csv", "records_sha256": "bb",
+                                 "export_datetime": "2026-11-25 02:00:00"}
 
     verdict = {"outcome": "blocked", "text": "BLOCKED at no_death_before_day0: record 7 died before day 0",
                "errors": inputs.errors}
@@ -98,7 +101,8 @@ def test_what_a_step_published_is_kept_for_the_end_of_run_rewrite(tmp_path):
     kept = published_steward_inputs(locations(tmp_path), since=before)
     assert kept.findings[["rule", "record_id", "field", "source_row"]].values.tolist() == [
         ["date_format", "7", "enrollment_date", 3]]
-    assert kept.errors == 1 and kept.provenance == {"drop_id": "2026-11-25T0200"}
+    assert kept.errors == 1 and kept.provenance == {"drop_id": "2026-11-25T0200", "code_version": code_version(),
+                                                    "export_datetime": "2026-11-25 02:00"}  # the drop's name says
     assert published_steward_inputs(locations(tmp_path), since=time.time() + 60) is None  # an older run's page
 
 

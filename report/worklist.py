@@ -1,0 +1,329 @@
+"""The steward worklist as problems to work through, from the findings: one item per record × problem.
+
+``worklist_items(findings, study) -> list[WorklistItem]``; ``worklist_csv(items) -> str`` (reports/steward_worklist.csv)
+
+- ``findings``: quality.findings (columns of quality.findings.FINDING_COLUMNS; others are ignored);
+- ``study``: the study definition (study.definition.load_study()), for event labels and the study's event order.
+
+A *problem* is the findings of one record with the same rule, severity and action: the 10 quarantined export
+rows of a record without enrollment are one item. A finding not tied to a record is an item of its own.
+A *cause* is reported once, with its consequences under it, as the rules catalog says (``Rule.consequences`` in
+quality/rules.py): a finding not tied to a record (a column missing from the records file) takes the findings
+of its consequence rules on its field in every record (``ON_THE_FIELD``: of any rule), and a finding of a record
+takes those on the same record, event and field. Consequences are not items of their own; a cause that is itself
+the consequence of another brings its own consequences along.
+
+Items are sorted: errors first, then record (structural items, not tied to a record, first; then the natural
+order of record ids: "2" before "10"), then the study's event order (events.csv; an event the study does not
+know after the others), then rule. Labels: events by their label in the study definition ("Month 6"),
+instruments by :func:`instrument_label`, rules by their catalog title; the codes stay beside them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import pandas as pd
+
+from quality.rules import ON_THE_FIELD, RULES
+from report import formatting as fmt
+from report._common import ACTION_WORDS, records
+from study.definition import Study
+
+# how the findings of an item are counted, by what the pipeline did with them
+_COUNTED = {"quarantined": "export rows not loaded", "excluded": "assessments not analysed",
+            "nulled": "values set to missing"}
+
+
+def instrument_label(form: str) -> str:
+    """A label for a REDCap instrument, derived from its form name (the study definition, like REDCap's data
+    dictionary, has none): words split at "_", a word of three letters or fewer, or without a vowel, is an
+    abbreviation and upper-cased ("skin_score" -> "Skin score", "pft" -> "PFT", "hrct" -> "HRCT")."""
+    words = [w for w in str(form).split("_") if w]
+    shown = [w.upper() if len(w) <= 3 or not re.search(r"[aeiouy]", w) else w.lower() for w in words]
+    text = " ".join(shown)
+    return text[:1].upper() + text[1:]
+
+
+def rule_title(rule: str) -> str:
+    """The catalog's title of a rule; a rule the catalog does not know, humanised."""
+    known = RULES.get(rule)
+    return known.title if known is not None and known.title else fmt.humanize(rule)
+
+
+def row_ranges(rows: Iterable[int], limit: int | None = None) -> str:
+    """Export rows as runs: [318, 319, 320, 330] -> "318–320, 330"; with ``limit``, at most that many runs and
+    "…" after them."""
+    runs: list[list[int]] = []
+    for row in sorted(set(rows)):
+        if runs and row == runs[-1][1] + 1:
+            runs[-1][1] = row
+        else:
+            runs.append([row, row])
+    texts = [str(a) if a == b else f"{a}–{b}" for a, b in runs]
+    if limit is not None and len(texts) > limit:
+        texts = texts[:limit] + ["…"]
+    return ", ".join(texts)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One finding, as the worklist shows it (codes and labels)."""
+
+    rule: str
+    title: str
+    severity: str
+    action: str
+    record_id: str
+    event: str
+    event_label: str
+    instrument: str
+    instrument_label: str
+    field: str
+    value: str
+    source_row: int | None
+    message: str
+    hint: str
+
+
+@dataclass
+class WorklistItem:
+    """One record × problem (or one finding not tied to a record), with the findings that follow from it."""
+
+    severity: str
+    rule: str
+    title: str
+    action: str
+    record_id: str  # "" when not tied to a record
+    cells: list[Cell]
+    consequences: list[Cell] = field(default_factory=list)
+
+    @property
+    def action_words(self) -> str:
+        return ACTION_WORDS.get(self.action, self.action)
+
+    @property
+    def hint(self) -> str:
+        return next((c.hint for c in self.cells if c.hint), "")
+
+    @property
+    def n_findings(self) -> int:
+        """Findings the item stands for: its own and its consequences."""
+        return len(self.cells) + len(self.consequences)
+
+    @property
+    def events(self) -> list[tuple[str, str]]:
+        """(code, label) of its events, in the study's order."""
+        return _distinct((c.event, c.event_label) for c in self.cells if c.event)
+
+    @property
+    def instruments(self) -> list[tuple[str, str]]:
+        return _distinct((c.instrument, c.instrument_label) for c in self.cells if c.instrument)
+
+    @property
+    def fields(self) -> list[str]:
+        return _distinct(c.field for c in self.cells if c.field)
+
+    @property
+    def values(self) -> list[str]:
+        return _distinct(c.value for c in self.cells if c.value)
+
+    @property
+    def rows(self) -> list[int]:
+        return sorted({c.source_row for c in self.cells if c.source_row is not None})
+
+    @property
+    def messages(self) -> list[str]:
+        return _distinct(c.message for c in self.cells if c.message)
+
+    @property
+    def count_line(self) -> str:
+        """What the item's findings amount to, when there are several: "10 export rows not loaded: rows
+        318–327"; "3 findings: Month 6, Month 12, Month 24" when they have no export row."""
+        n = len(self.cells)
+        if n < 2:
+            return ""
+        rows = self.rows
+        where = (f"row{'' if len(rows) == 1 else 's'} {row_ranges(rows)}" if rows
+                 else ", ".join(label for _, label in self.events))
+        return f"{n} {_COUNTED.get(self.action, 'findings')}" + (f": {where}" if where else "")
+
+    @property
+    def summary(self) -> str:
+        """The line the worklist shows for the item: the (first) finding's message, the count line when there
+        are several, and the consequences in brackets."""
+        parts = self.messages[:1] + ([self.count_line] if self.count_line else [])
+        text = "; ".join(parts) or self.title
+        if self.consequences:
+            text += f" ({consequence_line(self.consequences)})"
+        return text
+
+    @property
+    def consequence_rules(self) -> list[tuple[str, str]]:
+        return _distinct((c.rule, c.title) for c in self.consequences)
+
+    @property
+    def related_records(self) -> list[str]:
+        """Records of the item and of its consequences (natural order)."""
+        ids = {c.record_id for c in self.cells + self.consequences if c.record_id}
+        return sorted(ids, key=fmt.natural_key)
+
+    @property
+    def related_instruments(self) -> list[tuple[str, str]]:
+        return _distinct((c.instrument, c.instrument_label) for c in self.cells + self.consequences
+                         if c.instrument)
+
+
+def _distinct(values: Iterable) -> list:
+    return list(dict.fromkeys(values))
+
+
+def _lower_first(title: str) -> str:
+    """"Assessment date missing" -> "assessment date missing"; an abbreviation ("PASP …", "mRSS …") stays."""
+    return title if title[1:2].isupper() or title[:1].islower() else title[:1].lower() + title[1:]
+
+
+def consequence_line(cells: list[Cell]) -> str:
+    """"245 consequences: assessment date missing on 245 PFT rows" (per rule: on N <instrument> rows, or in N
+    records when its findings have no export row)."""
+    parts = []
+    for rule in _distinct(c.rule for c in cells):
+        of_rule = [c for c in cells if c.rule == rule]
+        title = _lower_first(of_rule[0].title)
+        with_rows = [c for c in of_rule if c.source_row is not None]
+        if len(with_rows) == len(of_rule):
+            instruments = _distinct(c.instrument_label for c in of_rule if c.instrument_label)
+            what = f"{instruments[0]} row" if len(instruments) == 1 else "row"
+            parts.append(f"{title} on {len(of_rule)} {what}{'' if len(of_rule) == 1 else 's'}")
+        else:
+            n_records = len({c.record_id for c in of_rule})
+            parts.append(f"{title}: {len(of_rule)} in {n_records} record{'' if n_records == 1 else 's'}")
+    n = len(cells)
+    return f"{n} consequence{'' if n == 1 else 's'}: " + "; ".join(parts)
+
+
+def _text(value: Any) -> str:
+    return "" if fmt.is_missing(value) else str(value)
+
+
+def _row(value: Any) -> int | None:
+    number = fmt.to_float(value)
+    return None if number is None else int(number)
+
+
+def _cells(findings: pd.DataFrame | None, study: Study) -> list[Cell]:
+    labels = {e.unique_name: e.label for e in study.events}
+    out = []
+    for r in records(findings):
+        rule = _text(r.get("rule"))
+        event, instrument = _text(r.get("event")), _text(r.get("instrument"))
+        out.append(Cell(
+            rule=rule, title=rule_title(rule), severity=_text(r.get("severity")).lower() or "warning",
+            action=_text(r.get("action")) or "none", record_id=_text(r.get("record_id")), event=event,
+            event_label=labels.get(event, event), instrument=instrument,
+            instrument_label=instrument_label(instrument) if instrument else "", field=_text(r.get("field")),
+            value=_text(r.get("value")), source_row=_row(r.get("source_row")), message=_text(r.get("message")),
+            hint=_text(r.get("hint"))))
+    return out
+
+
+def _follows(cause: Cell, other: Cell) -> bool:
+    """Whether ``other`` is a consequence of ``cause`` by the catalog (see the module docstring)."""
+    rule = RULES.get(cause.rule)
+    if rule is None or not other.record_id or (ON_THE_FIELD not in rule.consequences
+                                               and other.rule not in rule.consequences):
+        return False
+    if not cause.record_id:  # a column: its cells (a checkbox's choice columns included) in every record
+        return bool(cause.field) and (other.field == cause.field or other.field.startswith(f"{cause.field}___"))
+    return (other.record_id, other.event, other.field) == (cause.record_id, cause.event, cause.field)
+
+
+def worklist_items(findings: pd.DataFrame | None, study: Study) -> list[WorklistItem]:
+    """The worklist: one item per record × problem, each cause with its consequences (see the module
+    docstring for the grouping and the order)."""
+    cells = _cells(findings, study)
+    order = {name: i for i, name in enumerate(study.event_names)}
+
+    def rank(event: str) -> int:
+        return order.get(event, len(order))
+
+    # causes not tied to a record first, errors before warnings; a cause already taken by another stays under it
+    causes = sorted((i for i, c in enumerate(cells) if RULES.get(c.rule) and RULES[c.rule].consequences),
+                    key=lambda i: (bool(cells[i].record_id), cells[i].severity != "error", i))
+    taken_by: dict[int, int] = {}
+    for i in causes:
+        if i in taken_by:
+            continue
+        for j, other in enumerate(cells):
+            if j != i and j not in taken_by and _follows(cells[i], other):
+                taken_by[j] = i
+
+    def root(j: int) -> int:
+        while j in taken_by:
+            j = taken_by[j]
+        return j
+
+    items: dict[tuple, WorklistItem] = {}
+    item_of: dict[int, WorklistItem] = {}
+    for i, c in enumerate(cells):
+        if i in taken_by:
+            continue
+        key = (c.record_id, c.rule, c.severity, c.action) if c.record_id else ("", i)
+        if key not in items:
+            items[key] = WorklistItem(severity=c.severity, rule=c.rule, title=c.title, action=c.action,
+                                      record_id=c.record_id, cells=[])
+        items[key].cells.append(c)
+        item_of[i] = items[key]
+    for j in taken_by:
+        item_of[root(j)].consequences.append(cells[j])
+
+    def row(c: Cell) -> int:
+        return -1 if c.source_row is None else c.source_row
+
+    for item in items.values():
+        item.cells.sort(key=lambda c: (rank(c.event), row(c)))
+        item.consequences.sort(key=lambda c: (fmt.natural_key(c.record_id), rank(c.event), row(c), c.rule))
+    return sorted(items.values(), key=lambda it: (
+        it.severity != "error", bool(it.record_id), fmt.natural_key(it.record_id),
+        min((rank(c.event) for c in it.cells), default=-1), it.rule))
+
+
+#: columns of the worklist CSV (reports/steward_worklist.csv): one row per item, codes and labels both
+CSV_COLUMNS = ("severity", "record_id", "rule", "rule_title", "action", "what_the_pipeline_did", "events",
+               "event_labels", "instruments", "instrument_labels", "fields", "values", "export_rows", "findings",
+               "summary", "what_to_do_in_redcap", "consequences", "consequence_rules", "consequence_records",
+               "consequence_export_rows")
+
+
+def _csv_safe(text: str) -> str:
+    """A cell a spreadsheet program will not run as a formula (a text starting with =, +, - or @ that is not a
+    number gets a leading apostrophe, as OWASP advises for CSV exports)."""
+    if text[:1] in ("=", "+", "-", "@") and fmt.to_float(text) is None:
+        return "'" + text
+    return text
+
+
+def worklist_csv(items: list[WorklistItem]) -> str:
+    """The worklist as CSV text (``CSV_COLUMNS``; lists joined with "; ", export rows as runs "318-327")."""
+    def rows_text(rows: Iterable[int]) -> str:
+        return row_ranges(rows).replace("–", "-")
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for it in items:
+        cons_rows = sorted({c.source_row for c in it.consequences if c.source_row is not None})
+        values = [it.severity, it.record_id, it.rule, it.title, it.action, it.action_words,
+                  "; ".join(code for code, _ in it.events), "; ".join(label for _, label in it.events),
+                  "; ".join(code for code, _ in it.instruments), "; ".join(label for _, label in it.instruments),
+                  "; ".join(it.fields), "; ".join(it.values), rows_text(it.rows), str(it.n_findings),
+                  it.summary, it.hint, str(len(it.consequences)),
+                  "; ".join(code for code, _ in it.consequence_rules),
+                  "; ".join(sorted({c.record_id for c in it.consequences}, key=fmt.natural_key)),
+                  rows_text(cons_rows)]
+        writer.writerow([_csv_safe(v) for v in values])
+    return buffer.getvalue()
