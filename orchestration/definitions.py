@@ -23,6 +23,7 @@ from orchestration.assets.quality import conformance, findings, mart_checks, pla
 from orchestration.assets.reports import outcomes_json, study_report
 from orchestration.jobs import nightly_job, nightly_schedule
 from orchestration.resources import StudyLocations, Warehouse
+from orchestration.run_end import SENSORS
 from orchestration.settings import WAREHOUSE_FILE, home_dir, locations_config, schedule_timezone
 
 ASSETS = [
@@ -48,6 +49,7 @@ def build_definitions(environ: Mapping[str, str]) -> dg.Definitions:
         asset_checks=[mart_checks],
         jobs=[nightly_job],
         schedules=[nightly_schedule(schedule_timezone(environ))],
+        sensors=SENSORS,
         resources={
             "warehouse": Warehouse(database=str(home / WAREHOUSE_FILE)),
             "locations": StudyLocations(**locations_config(environ)),

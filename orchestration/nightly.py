@@ -8,8 +8,9 @@ level with their tracebacks, dbt's and Great Expectations' output) goes to ``SSC
 each dbt command's own log is under ``SSC_HOME/logs/dbt/<step>-<run>-<id>/dbt.log``.
 
 When the run ends, the steward worklist is rewritten with the verdict as its banner (from quality.findings of
-the drop when the quality gate ran, else from what ingest published), and the verdict is tagged on the run
-(``ssc/verdict``) for the Dagster UI. Exits 0 when published, 1 when blocked or failed.
+the drop when the quality gate ran, else from what ingest published), the published report's status line says the
+same (report/status.py: on a blocked night, "not updated since <drop>: the <drop> drop was BLOCKED at …"), and the
+verdict is tagged on the run (``ssc/verdict``) for the Dagster UI. Exits 0 when published, 1 when blocked or failed.
 """
 
 from __future__ import annotations
@@ -24,15 +25,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.assets.quality import FINDINGS
-from orchestration.publishing import (STEWARD_PAGE, StewardInputs, publish_steward_report, published_steward_inputs,
-                                      warehouse_steward_inputs)
-from orchestration.resources import StudyLocations
-from orchestration.verdict import PUBLISHED, Verdict, decide, read_events
+from orchestration.publishing import STEWARD_PAGE
+from orchestration.run_end import FINISHED_HERE, REPORT_PAGE, finish
+from orchestration.verdict import PUBLISHED
 
 IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 STALE_AFTER = timedelta(hours=2)  # the job's own limit is 1 hour: an older "started" run died without saying so
-VERDICT_TAG = "ssc/verdict"
 MAX_PROBLEM_LINES = 20
 FULL_LOG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 
@@ -62,12 +60,6 @@ def output_to(path: Path):
             os.close(saved[0]), os.close(saved[1])
 
 
-def dbt_logs(target_root: Path, run_id: str) -> dict[str, str]:
-    """{step: its dbt.log} for this run's dbt commands (dagster-dbt names each target ``<step>-<run[:7]>-<id>``)."""
-    logs = sorted(target_root.glob(f"*-{run_id[:7]}-*/dbt.log"), key=lambda p: p.stat().st_mtime)
-    return {path.parent.name.rsplit("-", 2)[0]: str(path) for path in logs}
-
-
 def definitions() -> dg.Definitions:
     """The code location (imported on first use): a setting that cannot be used raises ValueError naming it."""
     from orchestration.definitions import defs
@@ -78,22 +70,6 @@ def definitions() -> dg.Definitions:
 def configured(name: str):
     """Resource ``name`` of the code location with its configuration resolved (environment variables read)."""
     return definitions().resources[name].process_config_and_initialize()
-
-
-def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations, started_at: float) -> Verdict:
-    """The end of a nightly run (``started_at``: its POSIX start time): its verdict, tagged on the run
-    (``ssc/verdict``), and the steward worklist rewritten with the verdict as its banner."""
-    events = read_events(instance.all_logs(run_id))
-    if FINDINGS.to_user_string() in events.materialized:
-        steward = warehouse_steward_inputs(configured("warehouse"))
-    else:  # the gate did not run: what an earlier step published in this run (ingest refusing the drop), if any
-        steward = published_steward_inputs(locations, since=started_at) or StewardInputs()
-    verdict = decide(events, error_findings=steward.errors, dbt_logs=dbt_logs(locations.dbt_logs, run_id))
-    instance.add_run_tags(run_id, {VERDICT_TAG: verdict.text})
-    publish_steward_report(locations, steward.findings, gate_results=list(verdict.gates),
-                           reconciliation=steward.reconciliation, provenance={**steward.provenance, "run_id": run_id},
-                           verdict={"outcome": verdict.outcome, "text": verdict.text, "errors": verdict.errors})
-    return verdict
 
 
 def main() -> int:
@@ -113,16 +89,16 @@ def main() -> int:
     print(f"nightly: run {run_id} started; full log: {log_path}", flush=True)
     started, started_at = time.perf_counter(), time.time()
     with output_to(log_path):
-        result = definitions().get_job_def("nightly").execute_in_process(instance=instance, raise_on_error=False,
-                                                                 run_id=run_id, run_config=FULL_LOG)
+        result = definitions().get_job_def("nightly").execute_in_process(
+            instance=instance, raise_on_error=False, run_id=run_id, run_config=FULL_LOG, tags=FINISHED_HERE)
     seconds = time.perf_counter() - started
-    verdict = finish(instance, run_id, locations, started_at)
+    verdict = finish(instance, run_id, locations, configured("warehouse"), started_at)
 
     lines = [f"nightly: {problem}" for problem in verdict.problems[:MAX_PROBLEM_LINES]]
     if len(verdict.problems) > MAX_PROBLEM_LINES:
         lines.append(f"nightly: … and {len(verdict.problems) - MAX_PROBLEM_LINES} more in the full log")
     if verdict.outcome == PUBLISHED:
-        lines += [f"nightly: {locations.reports / 'report.html'}", f"nightly: {locations.reports / 'outcomes.json'}"]
+        lines += [f"nightly: {locations.reports / REPORT_PAGE}", f"nightly: {locations.reports / 'outcomes.json'}"]
     lines += [f"nightly: steward worklist {locations.reports / STEWARD_PAGE}", f"nightly: full log: {log_path}",
               f"nightly: run {run_id} {'succeeded' if result.success else 'stopped'} in {seconds:.1f} s",
               f"nightly: {verdict.text}"]

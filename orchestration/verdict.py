@@ -110,6 +110,23 @@ class Verdict:
         return 0 if self.outcome == PUBLISHED else 1
 
 
+def open_findings(findings) -> tuple[int, int]:
+    """``(errors, warnings)`` among a drop's findings (a quality.findings DataFrame; None or empty: 0, 0)."""
+    if findings is None or not len(findings) or "severity" not in findings:
+        return 0, 0
+    severity = findings["severity"]
+    return int((severity == "error").sum()), int((severity == "warning").sum())
+
+
+def published_verdict(findings) -> dict:
+    """The status a report carries when its asset renders it: every gate upstream has passed, so the run is
+    published, qualified by the drop's open error findings (the end of the run rewrites it with the final
+    verdict: report/status.py)."""
+    errors, warnings = open_findings(findings)
+    return {"outcome": PUBLISHED, "text": Verdict(PUBLISHED, errors=errors).text, "errors": errors,
+            "warnings": warnings}
+
+
 def one_line(text: str | None, limit: int = LINE_LIMIT) -> str:
     """Whitespace (newlines too) collapsed, terminal colours removed, cut at ``limit`` characters with "…"."""
     line = " ".join(_ANSI.sub("", text or "").split())

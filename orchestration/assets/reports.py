@@ -19,6 +19,7 @@ from orchestration.assets.quality import FINDINGS
 from quality.endpoints import mark_published
 from orchestration.assets.outcomes import RESULTS
 from orchestration.resources import StudyLocations, Warehouse
+from orchestration.verdict import published_verdict
 from orchestration.version import code_version
 from report.publish import dumps_json, publish_files, publish_text
 from report.study_report import render_study_report
@@ -78,7 +79,8 @@ def study_report(context: dg.AssetExecutionContext, warehouse: Warehouse, locati
     started = time.perf_counter()
     adbds = warehouse.read_tables("marts.adbds")["adbds"]
     quality = warehouse.read_tables("quality.findings", "quality.reconciliation")
-    html = render_study_report(results, adbds, quality, provenance(context, warehouse))
+    html = render_study_report(results, adbds, quality, provenance(context, warehouse),
+                               verdict=published_verdict(quality["findings"]))
     path = locations.reports / "report.html"
     publish_text(path, html)
     with warehouse.connect() as conn:  # this run becomes the one the next runs compare with

@@ -4,12 +4,13 @@ one readable line per problem, never a Dagster class name or a traceback."""
 from __future__ import annotations
 
 import dagster as dg
+import pandas as pd
 import pytest
 from dagster._utils.error import SerializableErrorInfo
 
 from orchestration.verdict import (BLOCKED, CHECKS, DBT, ERROR, FAILED, FAILURE, LINE_LIMIT, PUBLISHED, CheckOutcome,
                                    RunEvents, StepFailure, decide, dbt_error_summary, failure_message, one_line,
-                                   read_events)
+                                   published_verdict, read_events)
 
 GATE_OK = CheckOutcome("rows_reconcile", "quality/findings", passed=True, blocking=True,
                        description="export = loaded + quarantined", step="quality__findings")
@@ -36,6 +37,13 @@ def test_a_clean_run_is_published_and_lists_its_gates():
 def test_published_with_errors_counts_the_error_findings(errors, text):
     verdict = decide(RunEvents(checks=(GATE_OK,)), error_findings=errors)
     assert (verdict.text, verdict.exit_code) == (text, 0)
+
+
+def test_the_report_renders_the_verdict_the_end_of_the_run_will_give():
+    findings = pd.DataFrame({"severity": ["error", "warning", "warning", "error", "error"]})
+    assert published_verdict(findings) == {"outcome": PUBLISHED, "errors": 3, "warnings": 2,
+                                           "text": decide(RunEvents(checks=(GATE_OK,)), error_findings=3).text}
+    assert published_verdict(pd.DataFrame(columns=["severity"]))["text"] == "published"
 
 
 def test_a_failed_non_blocking_check_is_a_warning_not_a_block():

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from plan_by_hand import analyse, records_file
-from test_nightly import generate, outcomes, query, run_nightly
+from test_nightly import generate, outcomes, query, run_nightly, verdicts_shown
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,18 @@ def defect_run(tmp_path_factory):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     findings = pd.DataFrame(query(home, "select source_row, record_id, event, field, rule, action from quality.findings"),
                             columns=["source_row", "record_id", "event", "field", "rule", "action"])
-    return {"home": home, "drop": drop, "defects": defects, "findings": findings, "root": root}
+    return {"home": home, "drop": drop, "defects": defects, "findings": findings, "root": root, "result": result}
+
+
+def test_a_drop_with_errors_has_one_verdict_everywhere(defect_run):
+    home = defect_run["home"]
+    shown = verdicts_shown(home, defect_run["result"].stdout)
+    (errors,) = query(home, "select count(*) from quality.findings where severity = 'error'")[0]
+    assert errors > 0
+    said = f"published with {errors} errors for the stewards"
+    assert shown["console"] == shown["tag"] == shown["steward"] == said
+    assert shown["report"].startswith(f"Status: {said}. Drop {defect_run['drop'].name} (exported ")
+    assert f"; {errors} open errors and " in shown["report"]
 
 
 def test_the_drop_has_every_kind_of_defect(defect_run):

@@ -27,7 +27,7 @@ from field_cases import (
     HEADER, ROWS, as_labels, column, concatenated, dates_reordered, day0, dead_records, decimal_commas, mac_litter,
     set_cells, stray_quote, trailing_zeros_dropped, with_time_part, write_drop,
 )
-from test_nightly import outcomes, query, run_nightly
+from test_nightly import figures_of, outcomes, query, run_nightly, verdicts_shown
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,7 @@ class Night:
     def __init__(self, root: Path, published_home: Path, build):
         self.home = root / "home"
         shutil.copytree(published_home, self.home)
-        self.before = {name: (self.home / "reports" / name).read_bytes() for name in PUBLISHED}
+        self.before = {name: figures_of(self.home / "reports" / name) for name in PUBLISHED}
         self.inbox = root / "inbox"
         self.drop = build(self.inbox)
         self.result = run_nightly(self.home, self.inbox)
@@ -64,7 +64,7 @@ class Night:
         return json.loads((self.home / "reports" / "outcomes.json").read_text())["provenance"]["drop_id"] == NEXT_NIGHT
 
     def untouched(self) -> bool:
-        return all((self.home / "reports" / name).read_bytes() == data for name, data in self.before.items())
+        return all(figures_of(self.home / "reports" / name) == data for name, data in self.before.items())
 
     def rules(self) -> set[str]:
         return {r for (r,) in query(self.home, "select distinct rule from quality.findings")}
@@ -206,6 +206,19 @@ def test_08_a_death_before_day0_stops_naming_the_record_not_inside_a_dbt_test(de
     assert "value_between_adtte" not in deaths.console
     assert (TYPO_DEATH, "death_date") in query(deaths.home, "select record_id, field from quality.findings "
                                                             "where rule = 'death_before_day0'")
+
+
+def test_a_blocked_night_leaves_the_report_in_place_under_a_not_updated_banner(deaths, published_home):
+    shown = verdicts_shown(deaths.home, deaths.result.stdout)
+    assert shown["console"].startswith("BLOCKED at os_exclusions_within_limit: ")
+    assert shown["console"] == shown["tag"] == shown["steward"]
+    published = outcomes(published_home)["provenance"]["drop_id"]
+    ((drop, exported),) = query(deaths.home, "select drop_id, cast(export_datetime as varchar) from raw.current_drop")
+    assert drop == NEXT_NIGHT
+    assert shown["report"] == (f"Not updated since drop {published} (exported 2026-11-24 02:00): the drop "
+                               f"{NEXT_NIGHT} (exported {exported[:16]}) was {shown['console']}. The figures "
+                               f"below are those of drop {published}.")
+    assert deaths.untouched()  # the figures are as they were: only the status line changed
 
 
 # ---- 10: two batch exports concatenated -> header skipped, copies quarantined, same figures ----------------------

@@ -7,8 +7,10 @@ Each test runs the job in a fresh SSC_HOME in a subprocess (``python -m orchestr
 from __future__ import annotations
 
 import csv
+import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,9 +32,11 @@ pytestmark = pytest.mark.slow
 
 
 def environment(home: Path, inbox: Path) -> dict:
+    """The environment of a test run: no SSC_* setting of the caller's; test drops may use the demo key."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SSC_", "DAGSTER_", "DBT_"))}
     env.update(SSC_HOME=str(home), SSC_INBOX=str(inbox), DAGSTER_HOME=str(home / "dagster"),
-               DBT_LOG_PATH=str(home / "logs" / "dbt"), DO_NOT_TRACK="1", DAGSTER_DISABLE_TELEMETRY="1")
+               DBT_LOG_PATH=str(home / "logs" / "dbt"), DO_NOT_TRACK="1", DAGSTER_DISABLE_TELEMETRY="1",
+               SSC_ALLOW_DEMO_KEY="1")
     return env
 
 
@@ -56,6 +60,29 @@ def outcomes(home: Path) -> dict:
 def query(home: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
         return conn.execute(sql).fetchall()
+
+
+def figures_of(path: Path) -> bytes:
+    """A published file as it matters for "untouched": the report without its status line (a blocked night
+    rewrites that line, and only that line, to say the figures were not updated)."""
+    return re.sub(rb"<!--ssc:status-->.*?<!--/ssc:status-->", b"", path.read_bytes(), flags=re.S)
+
+
+def verdicts_shown(home: Path, stdout: str) -> dict:
+    """The run's verdict as each reader meets it: the console's last line, the steward page's banner, the report's
+    status line (HTML unescaped) and the Dagster run's ``ssc/verdict`` tag."""
+    import dagster as dg
+
+    run_id = re.findall(r"nightly: run (\S+) started", stdout)[-1]
+    report = (home / "reports" / "report.html").read_text(encoding="utf-8")
+    steward = (home / "reports" / "steward.html").read_text(encoding="utf-8")
+    (status,) = re.findall(r"<!--ssc:status--><div[^>]*>(.*?)</div><!--/ssc:status-->", report, re.S)
+    (banner,) = re.findall(r'id="status"[^>]*>(.*?)</div>', steward, re.S)
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        tag = instance.get_run_by_id(run_id).tags.get("ssc/verdict")
+    return {"console": stdout.strip().splitlines()[-1].removeprefix("nightly: "), "tag": tag,
+            "steward": html.unescape(" ".join(banner.split())).removeprefix("Final status of this run: "),
+            "report": html.unescape(" ".join(status.split()))}
 
 
 def km_by_hand(times: list[float], events: list[int], t: float) -> float:
@@ -107,6 +134,47 @@ def test_make_run_publishes_every_output(demo_run):
     assert drop_total[0] == drop_total[1] + drop_total[2] == 495
 
 
+def test_a_clean_drop_has_one_verdict_everywhere(demo_run):
+    home, result = demo_run
+    shown = verdicts_shown(home, result.stdout)
+    assert shown["console"] == shown["tag"] == shown["steward"] == "published"
+    drop = outcomes(home)["provenance"]["drop_id"]
+    warnings = query(home, "select count(*) from quality.findings where severity = 'warning'")[0][0]
+    assert shown["report"] == (f"Status: published. Drop {drop} (exported 2026-11-24 02:00): every quality gate "
+                               f"passed; no open errors and {warnings} warnings in the steward worklist.")
+
+
+def test_a_run_started_by_the_schedule_or_the_ui_is_finished_by_the_sensor(demo_run, tmp_path):
+    """The run-status sensor gives runs that `make run` did not start (no ssc/finished_by tag) the same end: the
+    verdict tag, the report's status line and the steward banner; it leaves `make run`'s own runs alone."""
+    import dagster as dg
+    from dagster._record import copy
+
+    from orchestration.resources import StudyLocations, Warehouse
+    from orchestration.run_end import nightly_verdict_on_success
+
+    home = tmp_path / "home"
+    shutil.copytree(demo_run[0], home)
+    report = home / "reports" / "report.html"
+    report.write_text(report.read_text(encoding="utf-8").replace("Status: published", "Status: stale"),
+                      encoding="utf-8")
+    resources = {"locations": StudyLocations(home=str(home), inbox=str(DEMO_INBOX)),
+                 "warehouse": Warehouse(database=str(home / "warehouse.duckdb"))}
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        (run,) = instance.get_runs()
+        (success,) = [e.dagster_event for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)]
+
+        def evaluate(dagster_run):
+            return nightly_verdict_on_success(dg.build_run_status_sensor_context(
+                sensor_name="nightly_verdict_on_success", dagster_event=success, dagster_instance=instance,
+                dagster_run=dagster_run, resources=resources)).skip_message
+
+        assert evaluate(run) == f"run {run.run_id} is finished by make run"
+        assert "Status: stale" in report.read_text(encoding="utf-8")
+        assert evaluate(copy(run, tags={})) == f"run {run.run_id}: published"  # as the schedule's run would be
+    assert "Status: published. Drop 2026-11-24T0200" in report.read_text(encoding="utf-8")
+
+
 @needs_chromium
 def test_the_published_report_renders_in_a_browser_with_its_figures(demo_run, tmp_path):
     report = (demo_run[0] / "reports" / "report.html").as_uri()
@@ -134,7 +202,7 @@ def test_a_second_run_on_the_same_drop_changes_nothing(demo_run, tmp_path):
 def test_a_drop_that_lost_a_field_stops_at_the_gate_and_publishes_nothing(demo_run, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(demo_run[0], home)
-    published = {name: (home / "reports" / name).read_bytes() for name in ("outcomes.json", "report.html")}
+    published = {name: figures_of(home / "reports" / name) for name in ("outcomes.json", "report.html")}
     inbox = tmp_path / "inbox"
     shutil.copytree(DEMO_INBOX, inbox)
     newer = inbox / "2026-11-25T0200"
@@ -154,7 +222,7 @@ def test_a_drop_that_lost_a_field_stops_at_the_gate_and_publishes_nothing(demo_r
     assert result.returncode != 0
     assert "structure_matches_study" in result.stdout
     for name, content in published.items():
-        assert (home / "reports" / name).read_bytes() == content, f"{name} changed after a blocked run"
+        assert figures_of(home / "reports" / name) == content, f"{name} changed after a blocked run"
     steward = (home / "reports" / "steward.html").read_text()
     assert "echo_pasp_mmhg" in steward and "BLOCKED" in steward
 
