@@ -187,7 +187,7 @@ def load(path: Path = SETTINGS_FILE) -> dict[str, Setting]:
 @lru_cache(maxsize=1)
 def settings() -> dict[str, Setting]:
     """The checkout's settings (:data:`SETTINGS_FILE`), read once."""
-    return load()
+    return load(SETTINGS_FILE)
 
 
 def value(name: str) -> Any:

@@ -25,13 +25,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.publishing import STEWARD_PAGE
-from orchestration.run_end import FINISHED_HERE, REPORT_PAGE, finish
-from orchestration.verdict import PUBLISHED
 
 IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 STALE_AFTER = timedelta(hours=2)  # the job's own limit is 1 hour: an older "started" run died without saying so
-MAX_PROBLEM_LINES = 20
 FULL_LOG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 
 
@@ -73,11 +69,13 @@ def configured(name: str):
 
 
 def main() -> int:
-    try:
+    try:  # the code location is imported here: an unusable setting (environment or study/analysis_settings.toml)
         locations = configured("locations")
-    except ValueError as error:  # a setting that cannot be used: say which, without a traceback
+    except ValueError as error:  # says which, in one line, without a traceback
         print(f"nightly: not started: {error}", file=sys.stderr)
         return 2
+    from orchestration.run_end import FINISHED_HERE, finish, summary
+
     print(f"nightly: inbox {Path(locations.inbox).resolve()}\nnightly: state {locations.home_dir}", flush=True)
     instance = dg.DagsterInstance.get()
     busy = run_in_progress(instance)
@@ -94,14 +92,8 @@ def main() -> int:
     seconds = time.perf_counter() - started
     verdict = finish(instance, run_id, locations, configured("warehouse"), started_at)
 
-    lines = [f"nightly: {problem}" for problem in verdict.problems[:MAX_PROBLEM_LINES]]
-    if len(verdict.problems) > MAX_PROBLEM_LINES:
-        lines.append(f"nightly: … and {len(verdict.problems) - MAX_PROBLEM_LINES} more in the full log")
-    if verdict.outcome == PUBLISHED:
-        lines += [f"nightly: {locations.reports / REPORT_PAGE}", f"nightly: {locations.reports / 'outcomes.json'}"]
-    lines += [f"nightly: steward worklist {locations.reports / STEWARD_PAGE}", f"nightly: full log: {log_path}",
-              f"nightly: run {run_id} {'succeeded' if result.success else 'stopped'} in {seconds:.1f} s",
-              f"nightly: {verdict.text}"]
+    lines = summary(verdict, locations, run_id, log_path,
+                    f"{'succeeded' if result.success else 'stopped'} in {seconds:.1f} s")
     with open(log_path, "a", encoding="utf-8") as log:
         log.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -6,27 +6,31 @@ report's status line (report/status.py) and the steward worklist with the verdic
 
 ``make run`` (orchestration/nightly.py) calls it when its run ends and prints the verdict last; runs started by the
 schedule or from the Dagster UI are finished by the run-status sensors below (the daemon runs them), which leave
-alone the runs ``make run`` finishes itself (tag ``ssc/finished_by``).
+alone the runs ``make run`` finishes itself (tag ``ssc/finished_by``), and write the night's log
+``SSC_HOME/logs/nightly-<run id>.log`` (the run's events as plain text, then the same summary as ``make run``'s).
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
 
 from orchestration.assets.quality import FINDINGS
 from orchestration.jobs import nightly_job
-from orchestration.publishing import (StewardInputs, publish_steward_report, published_steward_inputs,
+from orchestration.publishing import (STEWARD_PAGE, StewardInputs, publish_steward_report, published_steward_inputs,
                                       warehouse_steward_inputs)
 from orchestration.resources import StudyLocations, Warehouse
-from orchestration.verdict import Verdict, decide, open_findings, read_events
+from orchestration.verdict import PUBLISHED, Verdict, decide, open_findings, read_events
 from report.status import restamp
 
 VERDICT_TAG = "ssc/verdict"
 FINISHED_BY = "ssc/finished_by"
 FINISHED_HERE = {FINISHED_BY: "make run"}
 REPORT_PAGE = "report.html"
+MAX_PROBLEM_LINES = 20
 
 
 def dbt_logs(target_root: Path, run_id: str) -> dict[str, str]:
@@ -44,9 +48,9 @@ def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations,
         steward = warehouse_steward_inputs(warehouse)
     else:  # the gate did not run: what an earlier step published in this run (ingest refusing the drop), if any
         steward = published_steward_inputs(locations, since=started_at) or StewardInputs()
-    verdict = decide(events, error_findings=steward.errors, dbt_logs=dbt_logs(locations.dbt_logs, run_id))
-    instance.add_run_tags(run_id, {VERDICT_TAG: verdict.text})
     errors, warnings = open_findings(steward.findings)
+    verdict = decide(events, error_findings=errors, dbt_logs=dbt_logs(locations.dbt_logs, run_id))
+    instance.add_run_tags(run_id, {VERDICT_TAG: verdict.text})
     restamp(locations.reports / REPORT_PAGE, {
         "outcome": verdict.outcome, "text": verdict.text, "errors": errors, "warnings": warnings, "run_id": run_id,
         "drop_id": steward.provenance.get("drop_id"), "export": steward.provenance.get("export_datetime")})
@@ -56,13 +60,46 @@ def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations,
     return verdict
 
 
+def summary(verdict: Verdict, locations: StudyLocations, run_id: str, log_path: Path, ran: str) -> list[str]:
+    """What a person reads when a run ends (the console of ``make run``, the end of the night's log): one line per
+    problem, where the outputs and the full log are, how the run went (``ran``: "succeeded in 30.1 s"), and last
+    the verdict."""
+    lines = [f"nightly: {problem}" for problem in verdict.problems[:MAX_PROBLEM_LINES]]
+    if len(verdict.problems) > MAX_PROBLEM_LINES:
+        lines.append(f"nightly: … and {len(verdict.problems) - MAX_PROBLEM_LINES} more in the full log")
+    if verdict.outcome == PUBLISHED:
+        lines += [f"nightly: {locations.reports / REPORT_PAGE}", f"nightly: {locations.reports / 'outcomes.json'}"]
+    return lines + [f"nightly: steward worklist {locations.reports / STEWARD_PAGE}", f"nightly: full log: {log_path}",
+                    f"nightly: run {run_id} {ran}", f"nightly: {verdict.text}"]
+
+
+def _event_line(entry) -> str:
+    """One event of the run's log as plain text: time (UTC), level, step, message."""
+    when = datetime.fromtimestamp(entry.timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    event = entry.dagster_event
+    message = entry.user_message or (event.message if event is not None and event.message else "")
+    if event is not None:
+        message = f"{event.event_type_value}: {message}".rstrip(": ")
+    return f"{when} {logging.getLevelName(entry.level)} {entry.step_key or '-'} - {message}"
+
+
 def _finish_run(context: dg.RunStatusSensorContext, locations: StudyLocations, warehouse: Warehouse):
+    """The end of a run ``make run`` did not start: as ``make run``'s, and the night's log
+    (``SSC_HOME/logs/nightly-<run id>.log``, plain text: the run's events, then the summary)."""
     run = context.dagster_run
     if run.tags.get(FINISHED_BY):
         return dg.SkipReason(f"run {run.run_id} is finished by {run.tags[FINISHED_BY]}")
     record = context.instance.get_run_record_by_id(run.run_id)
-    started_at = (record.start_time if record and record.start_time else 0.0)
+    started_at = record.start_time if record and record.start_time else 0.0
     verdict = finish(context.instance, run.run_id, locations, warehouse, started_at)
+    took = (record.end_time - record.start_time) if record and record.start_time and record.end_time else None
+    ran = (f"{'succeeded' if run.status == dg.DagsterRunStatus.SUCCESS else 'stopped'}"
+           + (f" in {took:.1f} s" if took is not None else ""))
+    log_path = locations.logs / f"nightly-{run.run_id}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    events = [_event_line(entry) for entry in context.instance.all_logs(run.run_id)]
+    log_path.write_text("\n".join(events + summary(verdict, locations, run.run_id, log_path, ran)) + "\n",
+                        encoding="utf-8")
     context.log.info(f"run {run.run_id}: {verdict.text}")
     return dg.SkipReason(f"run {run.run_id}: {verdict.text}")
 

@@ -10,12 +10,13 @@
 Rules:
 - a failed *blocking* asset check blocks the run; the verdict names the first one (event order) and its
   description. A failed non-blocking check (a Great Expectations suite whose findings go to the stewards) is a
-  warning, counted in ``verdict.warnings``;
+  problem "for the stewards" (its findings are on the worklist), counted in ``verdict.warnings``;
 - a step stopped by Dagster because its blocking checks failed, or a dbt command whose tests failed, is said by
   those checks. Otherwise a ``dg.Failure`` (the pipeline stopped on purpose: an unreadable drop, a dbt model
   that does not build) blocks at that step with the Failure's description, and any other exception is a failure
   of the pipeline, named by its class and first line;
-- ``error_findings`` (error findings in quality.findings of this drop) only qualifies a published run.
+- ``error_findings`` (the errors the stewards have open for this drop: rows of its worklist, see
+  ``open_findings``) only qualifies a published run.
 
 Messages are single lines (cut at ``LINE_LIMIT`` characters, a step's at ``STEP_LINE_LIMIT``), without
 Dagster's class names or tracebacks (those stay in the full log). Pure: no I/O; the inputs are Dagster
@@ -32,6 +33,7 @@ from typing import Iterable, Mapping
 LINE_LIMIT = 300  # a check's description
 STEP_LINE_LIMIT = 600  # a failed step's message (it often ends with what to do)
 PUBLISHED, BLOCKED, FAILED = "published", "blocked", "failed"
+FOR_STEWARDS = "for the stewards"  # a failed non-blocking check: its findings are on the worklist
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _DBT_ERRORS = "Errors parsed from dbt logs:"
@@ -80,7 +82,7 @@ class RunEvents:
 
 @dataclass(frozen=True)
 class Problem:
-    level: str  # "BLOCKED" | "FAILED" | "warning"
+    level: str  # "BLOCKED" | "FAILED" | "warning" | FOR_STEWARDS
     text: str
 
     def __str__(self) -> str:
@@ -111,16 +113,16 @@ class Verdict:
 
 
 def open_findings(findings) -> tuple[int, int]:
-    """``(errors, warnings)`` among a drop's findings (a quality.findings DataFrame; None or empty: 0, 0)."""
-    if findings is None or not len(findings) or "severity" not in findings:
-        return 0, 0
-    severity = findings["severity"]
-    return int((severity == "error").sum()), int((severity == "warning").sum())
+    """``(errors, warnings)`` the stewards have open for a drop: the rows of its worklist by severity
+    (report.worklist.open_problems: a cause with its consequences is one) from its quality.findings DataFrame."""
+    from report.worklist import open_problems
+
+    return open_problems(findings)
 
 
 def published_verdict(findings) -> dict:
     """The status a report carries when its asset renders it: every gate upstream has passed, so the run is
-    published, qualified by the drop's open error findings (the end of the run rewrites it with the final
+    published, qualified by the drop's open errors (the end of the run rewrites it with the final
     verdict: report/status.py)."""
     errors, warnings = open_findings(findings)
     return {"outcome": PUBLISHED, "text": Verdict(PUBLISHED, errors=errors).text, "errors": errors,
@@ -233,8 +235,8 @@ def decide(events: RunEvents, error_findings: int = 0, dbt_logs: Mapping[str, st
                 gates.append({"gate": check.name, "passed": True, "message": one_line(check.description) or "passed"})
             continue
         subject, reason = _check_subject(check), _check_reason(check, dbt_logs)
-        if not check.blocking:
-            warnings.append(Problem("warning", f"{subject}: {reason}"))
+        if not check.blocking:  # a suite whose findings went to the stewards: not a warning about the run
+            warnings.append(Problem(FOR_STEWARDS, f"{subject}: {reason}"))
             continue
         stops.append(Problem("BLOCKED", f"{subject}: {reason}"))
         gates.append({"gate": check.name, "passed": False, "message": reason})

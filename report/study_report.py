@@ -189,8 +189,12 @@ def _headline(r: Results) -> list[dict]:
     if base["mean"] is not None and end["mean"] is not None:
         detail = f"mean (SD); n = {num.count(base['n'])} → {num.count(end['n'])}"
         p = r.get("mrss", "t_test_p", parameter="mrss_total", timepoint="month_60")
+        change = r.get("mrss", "mean_change", parameter="mrss_total", timepoint="month_60")
+        paired = r.get("mrss", "n_paired", parameter="mrss_total", timepoint="month_60")
+        if change is not None and paired is not None:  # the two means are of different patients: say the paired one
+            detail += f"; mean change {num.value(change, 'mrss_total')} in the {num.count(paired)} with both"
         if p is not None:
-            detail += f"; paired t-test p = {num.p_value(p)}".replace("= <", "< ")
+            detail += f" (paired t-test p = {num.p_value(p)})".replace("= <", "< ")
         items.append({"label": label, "value": f"{num.mean_sd(base['mean'], base['sd'], 'mrss_total')} → "
                                                f"{num.mean_sd(end['mean'], end['sd'], 'mrss_total')}",
                       "detail": detail})

@@ -118,6 +118,24 @@ def test_the_nightly_command_names_an_unusable_setting_in_one_line_and_starts_no
     assert not (tmp_path / "home").exists()
 
 
+def test_the_nightly_command_names_an_unusable_analysis_setting_in_one_line(tmp_path):
+    """study/analysis_settings.toml with a wrong value: one line naming file, key and problem, no traceback."""
+    bad = tmp_path / "analysis_settings.toml"
+    text = (REPO / "study" / "analysis_settings.toml").read_text(encoding="utf-8")
+    bad.write_text(text.replace("[pah.pasp_rise]\nvalue = 10.0", "[pah.pasp_rise]\nvalue = \"ten\"", 1),
+                   encoding="utf-8")
+    assert bad.read_text(encoding="utf-8") != text
+    env = {"PATH": "/usr/bin:/bin", "SSC_HOME": str(tmp_path / "home"), "DAGSTER_HOME": str(tmp_path / "dagster")}
+    program = ("import runpy, analysis.settings as s; from pathlib import Path; "
+               f"s.SETTINGS_FILE = Path({str(bad)!r}); runpy.run_module('orchestration.nightly', run_name='__main__')")
+    result = subprocess.run([sys.executable, "-c", program], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("nightly: not started: ") and "pah.pasp_rise" in line and "'ten'" in line
+    assert "Traceback" not in result.stdout + result.stderr and not (tmp_path / "home").exists()
+
+
 def test_every_setting_is_explained_on_the_resource_page():
     variables = {**TEXT_VARIABLES, **WHOLE_NUMBER_VARIABLES, **SHARE_VARIABLES, **FLAG_VARIABLES}
     assert set(variables) == set(StudyLocations.model_fields)

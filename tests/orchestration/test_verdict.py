@@ -4,13 +4,13 @@ one readable line per problem, never a Dagster class name or a traceback."""
 from __future__ import annotations
 
 import dagster as dg
-import pandas as pd
 import pytest
 from dagster._utils.error import SerializableErrorInfo
 
 from orchestration.verdict import (BLOCKED, CHECKS, DBT, ERROR, FAILED, FAILURE, LINE_LIMIT, PUBLISHED, CheckOutcome,
                                    RunEvents, StepFailure, decide, dbt_error_summary, failure_message, one_line,
                                    published_verdict, read_events)
+from quality.findings import Finding, findings_frame
 
 GATE_OK = CheckOutcome("rows_reconcile", "quality/findings", passed=True, blocking=True,
                        description="export = loaded + quarantined", step="quality__findings")
@@ -40,17 +40,25 @@ def test_published_with_errors_counts_the_error_findings(errors, text):
 
 
 def test_the_report_renders_the_verdict_the_end_of_the_run_will_give():
-    findings = pd.DataFrame({"severity": ["error", "warning", "warning", "error", "error"]})
-    assert published_verdict(findings) == {"outcome": PUBLISHED, "errors": 3, "warnings": 2,
-                                           "text": decide(RunEvents(checks=(GATE_OK,)), error_findings=3).text}
-    assert published_verdict(pd.DataFrame(columns=["severity"]))["text"] == "published"
+    """Open errors and warnings are rows of the worklist: the 3 quarantined rows of one record without
+    enrollment are one error."""
+    def finding(rule, severity, action, record, row):
+        return Finding(rule=rule, severity=severity, category="conformance", message="m", action=action,
+                       record_id=record, field="enrollment_date", source_row=row)
+
+    findings = findings_frame([finding("record_without_enrollment", "error", "quarantined", "7", row)
+                               for row in (4, 5, 6)] + [
+        finding("date_format", "error", "nulled", "8", 9), finding("clinical_outlier", "warning", "none", "8", 9)])
+    assert published_verdict(findings) == {"outcome": PUBLISHED, "errors": 2, "warnings": 1,
+                                           "text": decide(RunEvents(checks=(GATE_OK,)), error_findings=2).text}
+    assert published_verdict(findings_frame())["text"] == "published"
 
 
 def test_a_failed_non_blocking_check_is_a_warning_not_a_block():
     verdict = decide(RunEvents(checks=(SUITE_FAILED, GATE_OK)), error_findings=3)
     assert verdict.outcome == PUBLISHED and verdict.exit_code == 0 and verdict.warnings == 1
     assert [str(p) for p in verdict.problems] == [
-        "warning: check conformance_suites on quality/conformance: unexpected values by rule: date_format 3"]
+        "for the stewards: check conformance_suites on quality/conformance: unexpected values by rule: date_format 3"]
     assert all(g["gate"] != "conformance_suites" for g in verdict.gates)
 
 
@@ -61,7 +69,7 @@ def test_the_first_failed_blocking_check_is_the_gate_and_its_step_failure_says_n
     assert verdict.outcome == BLOCKED and verdict.exit_code == 1
     assert verdict.text == "BLOCKED at quarantine_within_limit: 495 of 495 export rows quarantined (100.0%; limit 5%)"
     # the first block is the verdict (the console's last line), the others are listed above it
-    assert [p.level for p in verdict.problems] == ["warning", "warning", "BLOCKED"]
+    assert [p.level for p in verdict.problems] == ["warning", "for the stewards", "BLOCKED"]
     assert verdict.problems[-1].text == "check patients_present on quality/findings: 0 patients placed"
     assert not any("Dagster" in p.text for p in verdict.problems)
     assert [(g["gate"], g["passed"]) for g in verdict.gates] == [
@@ -193,7 +201,7 @@ def test_real_events_of_a_run_blocked_at_a_gate():
     assert "quality/findings" in events.materialized and "marts/adsl" not in events.materialized
     assert [str(p) for p in verdict.problems] == [
         "warning: SSC_DATA.csv was re-saved by a spreadsheet program",
-        "warning: check conformance_suites on quality/findings: unexpected values by rule: date_format 3"]
+        "for the stewards: check conformance_suites on quality/findings: unexpected values by rule: date_format 3"]
 
 
 def test_real_events_of_a_refused_drop_and_of_a_bug():

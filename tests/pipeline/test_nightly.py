@@ -68,6 +68,15 @@ def figures_of(path: Path) -> bytes:
     return re.sub(rb"<!--ssc:status-->.*?<!--/ssc:status-->", b"", path.read_bytes(), flags=re.S)
 
 
+def worklist_counts(home: Path) -> dict:
+    """{"error": n, "warning": n}: the rows of the steward worklist by severity, as its headline says them
+    ("13 problems (18 findings): 2 errors (5 findings) and 11 warnings (13 findings)")."""
+    page = (home / "reports" / "steward.html").read_text(encoding="utf-8")
+    (headline,) = re.findall(r'<p class="counts">(.*?)</p>', page, re.S)
+    found = dict((sev, int(n)) for n, sev in re.findall(r"(\d+) (error|warning)s? \(", headline))
+    return {sev: found.get(sev, 0) for sev in ("error", "warning")}
+
+
 def verdicts_shown(home: Path, stdout: str) -> dict:
     """The run's verdict as each reader meets it: the console's last line, the steward page's banner, the report's
     status line (HTML unescaped) and the Dagster run's ``ssc/verdict`` tag."""
@@ -139,9 +148,10 @@ def test_a_clean_drop_has_one_verdict_everywhere(demo_run):
     shown = verdicts_shown(home, result.stdout)
     assert shown["console"] == shown["tag"] == shown["steward"] == "published"
     drop = outcomes(home)["provenance"]["drop_id"]
-    warnings = query(home, "select count(*) from quality.findings where severity = 'warning'")[0][0]
+    counts = worklist_counts(home)
+    assert counts["error"] == 0 and counts["warning"] > 0
     assert shown["report"] == (f"Status: published. Drop {drop} (exported 2026-11-24 02:00): every quality gate "
-                               f"passed; no open errors and {warnings} warnings in the steward worklist.")
+                               f"passed; no open errors and {counts['warning']} warnings in the steward worklist.")
 
 
 def test_a_run_started_by_the_schedule_or_the_ui_is_finished_by_the_sensor(demo_run, tmp_path):
@@ -171,8 +181,13 @@ def test_a_run_started_by_the_schedule_or_the_ui_is_finished_by_the_sensor(demo_
 
         assert evaluate(run) == f"run {run.run_id} is finished by make run"
         assert "Status: stale" in report.read_text(encoding="utf-8")
+        log = home / "logs" / f"nightly-{run.run_id}.log"
+        log.unlink()
         assert evaluate(copy(run, tags={})) == f"run {run.run_id}: published"  # as the schedule's run would be
     assert "Status: published. Drop 2026-11-24T0200" in report.read_text(encoding="utf-8")
+    night = log.read_text(encoding="utf-8")  # the night's log, as make run writes it
+    assert night.splitlines()[-1] == "nightly: published" and "\x1b[" not in night
+    assert " raw__records - STEP_SUCCESS" in night and f"nightly: full log: {log}" in night
 
 
 @needs_chromium

@@ -60,7 +60,7 @@ def test_the_fixed_ard_prints_its_figures_by_the_rounding_rule(html):
     denominator."""
     head = _section(html, "headline")
     assert "92.7%" in head and "95% CI 78.9–97.6; 3 deaths among 41 patients" in head
-    assert "18.68 (7.26) → 12.39 (8.49)" in head and "n = 41 → 38; paired t-test p = 0.012" in head
+    assert "18.68 (7.26) → 12.39 (8.49)" in head and "n = 41 → 38; mean change -6.20 in the 38 with both (paired t-test p = 0.012)" in head
     assert "72.0% (18/25)" in head and "not evaluable 2 of 27 with ILD at baseline" in head
     # stable of the evaluable: the not evaluable patient is listed apart, never in the denominator
     assert "5/7" in head and "worsened 2; not evaluable 1 of 8 with PAH at baseline" in head
