@@ -19,6 +19,7 @@ import pandas as pd
 
 from ingest.drops import drop_time
 from orchestration.resources import StudyLocations, Warehouse
+from orchestration.verdict import open_findings
 from orchestration.version import code_version
 from quality.findings import findings_frame
 from report._common import records
@@ -27,6 +28,9 @@ from report.steward import WORKLIST_CSV, render_steward
 
 STEWARD_PAGE = "steward.html"
 STEWARD_INPUTS = "steward.json"
+#: the worklist CSV starts with the UTF-8 byte order mark: without it, Excel on Windows reads the file as
+#: Windows-1252 ("1.5â€“4.5" for "1.5–4.5"); Python reads it with encoding "utf-8-sig"
+CSV_BOM = "\ufeff"
 
 
 def steward_provenance(provenance: dict | None) -> dict:
@@ -49,17 +53,17 @@ def steward_provenance(provenance: dict | None) -> dict:
 def publish_steward_report(locations: StudyLocations, findings, gate_results: list[dict] | None = None,
                            reconciliation: pd.DataFrame | None = None, provenance: dict | None = None,
                            verdict: dict | None = None) -> str:
-    """Render and publish ``reports/steward.html`` with its CSV (``reports/steward_worklist.csv``) and its
-    inputs (``reports/steward.json``), the three together; ``findings`` is a findings DataFrame or a list of
-    Findings; ``provenance`` as :func:`steward_provenance` takes it; ``verdict`` the run's final status (see
-    report.steward). Returns the page's path."""
+    """Render and publish ``reports/steward.html`` with its CSV (``reports/steward_worklist.csv``, UTF-8 with a
+    byte order mark: ``CSV_BOM``) and its inputs (``reports/steward.json``), the three together; ``findings`` is
+    a findings DataFrame or a list of Findings; ``provenance`` as :func:`steward_provenance` takes it;
+    ``verdict`` the run's final status (see report.steward). Returns the page's path."""
     if not isinstance(findings, pd.DataFrame):
         findings = findings_frame(list(findings))
     reconciliation = reconciliation if reconciliation is not None else pd.DataFrame()
     provenance = steward_provenance(provenance)
     html, csv = render_steward(findings, reconciliation, provenance, gate_results, verdict)
     path = locations.reports / STEWARD_PAGE
-    publish_files({path: html, locations.reports / WORKLIST_CSV: csv,
+    publish_files({path: html, locations.reports / WORKLIST_CSV: CSV_BOM + csv,
                    locations.reports / STEWARD_INPUTS: dumps_json({
                        "findings": records(findings), "reconciliation": records(reconciliation),
                        "provenance": provenance, "gate_results": gate_results})})
@@ -76,7 +80,8 @@ class StewardInputs:
 
     @property
     def errors(self) -> int:
-        return int((self.findings["severity"] == "error").sum()) if len(self.findings) else 0
+        """The errors the stewards have open: rows of the worklist (orchestration.verdict.open_findings)."""
+        return open_findings(self.findings)[0]
 
 
 def warehouse_steward_inputs(warehouse: Warehouse) -> StewardInputs:

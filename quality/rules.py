@@ -226,7 +226,7 @@ _RULES = (
          "The assessment was entered under a scheduled event whose window does not hold its date; the "
          "analysis places it by its date.",
          "Check the date; if it is right, move the form to the matching event (or leave it: the date wins).",
-         title="Event does not match the date"),
+         title="Event does not match the date", consequences=("expected_visit_missing",)),
     # ---- plausibility: atemporal -----------------------------------------------------------------------------
     Rule("pasp_trv_inconsistent", "plausibility", "plausibility", "atemporal", "warning", "none",
          "Echo: PASP does not agree with the tricuspid regurgitation velocity (PASP = 4·TRV² + right atrial "

@@ -7,6 +7,7 @@ from typing import Any, Iterable, Sequence
 
 import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 from report import formatting as fmt
 
@@ -132,8 +133,11 @@ def provenance_get(provenance: dict | None, key: str) -> str | None:
 
 
 def reconciliation_block(reconciliation: Any) -> tuple[dict | None, dict]:
-    """The reconciliation table (per drop, then per instrument) and totals {export, loaded, quarantined,
-    balanced} over the drop-level rows (rows without an instrument, or all rows when there is no such column)."""
+    """The reconciliation table (per drop: "all rows", then per instrument, by its label with the REDCap form
+    name on hover) and totals {export, loaded, quarantined, balanced} over the drop-level rows (rows without an
+    instrument, or all rows when there is no such column)."""
+    from report.worklist import instrument_label  # report.worklist imports this module
+
     rows = records(reconciliation)
     totals = {"export": None, "loaded": None, "quarantined": None, "balanced": None, "n_unbalanced": 0}
     if not rows:
@@ -143,17 +147,23 @@ def reconciliation_block(reconciliation: Any) -> tuple[dict | None, dict]:
         inst = r.get("instrument")
         return "drop" if fmt.is_missing(inst) or inst in ("", "*", "all", "(all)") else "instrument"
 
+    def _shown(r: dict) -> str:
+        if _level(r) == "drop":
+            return "all rows"
+        form = str(r.get("instrument"))
+        return Markup('<span title="{}">{}</span>').format(form, instrument_label(form))
+
     drop_rows = [r for r in rows if _level(r) == "drop"] or rows
     out, unbalanced = [], 0
     ordered = sorted(rows, key=lambda r: (str(r.get("drop_id") or ""), _level(r) != "drop",
-                                          str(r.get("instrument") or "")))
+                                          instrument_label(str(r.get("instrument") or ""))))
     for r in ordered:
         e, lo, q = (fmt.to_float(r.get(k)) for k in ("export_rows", "loaded_rows", "quarantined_rows"))
         ok = None if None in (e, lo, q) else abs(e - (lo + q)) < 0.5
         if ok is False:
             unbalanced += 1
         out.append([r.get("drop_id") or fmt.MISSING,
-                    "all rows" if _level(r) == "drop" else str(r.get("instrument")),
+                    _shown(r),
                     fmt.count(e), fmt.count(lo), fmt.count(q),
                     fmt.MISSING if ok is None else ("balanced" if ok else "MISMATCH")])
     sums = {k: sum(fmt.to_float(r.get(k)) or 0 for r in drop_rows)

@@ -6,7 +6,7 @@
 - ``findings``: quality.findings (columns of quality.findings.FINDING_COLUMNS, optionally drop_id and stage);
 - ``reconciliation``: quality.reconciliation (drop_id, [instrument], export_rows, loaded_rows, quarantined_rows);
 - ``provenance``: {drop_id, export_datetime, records_file, records_sha256, run_id, code_version, generated_at, ...};
-- ``gate_results``: [{gate, passed, message}] or None (not recorded);
+- ``gate_results``: [{gate, passed, message}] in the order they ran, or None (not recorded);
 - ``verdict`` (optional): the run's final status, ``{outcome: 'published' | 'blocked' | 'failed', text, errors}``
   (orchestration/verdict.py); when given, the banner says it instead of summing up the gates;
 - ``study``: the study definition for event labels and order (default: study.definition.load_study()).
@@ -14,8 +14,11 @@
 Layout: the status banner (the run's verdict, or passed / BLOCKED at gate … and why), one line naming drop,
 export time, code version and run, then the worklist: one table, one row per record × problem
 (report/worklist.py: a cause with its consequences collapsed under it; the findings of a problem in a collapsed
-list inside its row), with filters by severity, instrument, rule and record. Below it: gates, counts,
-reconciliation, provenance. The CSV (``WORKLIST_CSV``, published beside the page) has one row per worklist item.
+list inside its row), with filters by severity, instrument, rule and record; in a window too narrow for it the
+table scrolls sideways, and printed, every collapsed list is printed open. Below it: gates (on a stopped run, a
+row saying the gates after the last one that ran did not run), counts (instruments by label, the form name on
+hover; findings without one as ``NO_INSTRUMENT``), reconciliation, provenance. The CSV (``WORKLIST_CSV``,
+published beside the page) has one row per worklist item.
 All values are escaped by Jinja's autoescape. The only script is a small inline filter (without it the table is
 simply unfiltered); nothing is loaded.
 """
@@ -38,6 +41,8 @@ from study.definition import Study, load_study
 WORKLIST_CSV = "steward_worklist.csv"
 #: provenance in the footer of every printed page (labels: report._common)
 FOOTER_FIELDS = ("drop_id", "run_id", "code_version")
+#: findings not tied to an instrument (a column, the file, a record as a whole), in the counts by instrument
+NO_INSTRUMENT = "Whole file / no instrument"
 _MAX_EVENTS_SHOWN = 3  # events listed in a row before "+N more"
 _MAX_RUNS_SHOWN = 3  # runs of export rows listed in a row before "…" (all of them on hover and in the CSV)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -105,11 +110,13 @@ def _item_row(it: WorklistItem) -> dict:
     }
 
 
-def _counts(cells: list[Cell], key: str, label: str) -> list[dict]:
+def _counts(cells: list[Cell], key: str, label: str, unnamed: str) -> list[dict]:
+    """Findings by ``key`` (rule, instrument): {code, name (the label; ``unnamed`` without a code), error,
+    warning, total, records}, most errors first."""
     out: dict[str, dict] = {}
     for c in cells:
         code = getattr(c, key)
-        entry = out.setdefault(code, {"code": code or "(none)", "name": getattr(c, label) or "(none)",
+        entry = out.setdefault(code, {"code": code, "name": getattr(c, label) or unnamed,
                                       "error": 0, "warning": 0, "total": 0, "records": set()})
         if c.severity in ("error", "warning"):
             entry[c.severity] += 1
@@ -139,6 +146,17 @@ def _status(gates: list[dict], gate_results: list[dict] | None, verdict: dict | 
                                  "outcomes, and this page shows its final status when it ends."}
 
 
+def _not_run(gates: list[dict], verdict: dict | None) -> dict | None:
+    """When the run stopped (a verdict other than published; without one, a failed gate): the row saying that
+    the gates after the last one listed did not run, {after, stopped_at}; else None. The page is given the gates
+    that ran, in the order they ran, not the study's list of gates, so those after are not named."""
+    failed = [g for g in gates if not g["passed"]]
+    stopped = verdict.get("outcome") != "published" if verdict is not None else bool(failed)
+    if not stopped or not gates:
+        return None
+    return {"after": gates[-1]["gate"], "stopped_at": failed[0]["gate"] if failed else None}
+
+
 def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
@@ -160,6 +178,7 @@ def build_context(items: list[WorklistItem], reconciliation: pd.DataFrame | None
         "status": _status(gates, gate_results, verdict),
         "gates": gates,
         "failed_gates": [g for g in gates if not g["passed"]],
+        "gates_not_run": _not_run(gates, verdict),
         "items": [_item_row(it) for it in items],
         "n_items": len(items),
         "n_findings": len(cells),
@@ -173,8 +192,8 @@ def build_context(items: list[WorklistItem], reconciliation: pd.DataFrame | None
         "filter_instruments": instruments,
         "filter_rules": rules,
         "filter_severities": [s for s in ("error", "warning") if by_severity[s]["problems"]],
-        "by_rule": _counts(cells, "rule", "title"),
-        "by_instrument": _counts(cells, "instrument", "instrument_label"),
+        "by_rule": _counts(cells, "rule", "title", "(no rule)"),
+        "by_instrument": _counts(cells, "instrument", "instrument_label", NO_INSTRUMENT),
         "by_action": sorted(((ACTION_WORDS.get(a, a), sum(c.action == a for c in cells))
                              for a in {c.action for c in cells}), key=lambda t: -t[1]),
         "reconciliation": recon,

@@ -299,16 +299,23 @@ CSV_COLUMNS = ("severity", "record_id", "rule", "rule_title", "action", "what_th
                "consequence_export_rows")
 
 
-def _csv_safe(text: str) -> str:
-    """A cell a spreadsheet program will not run as a formula (a text starting with =, +, - or @ that is not a
-    number gets a leading apostrophe, as OWASP advises for CSV exports)."""
-    if text[:1] in ("=", "+", "-", "@") and fmt.to_float(text) is None:
+#: what a spreadsheet program may run as a formula when a cell starts with it (OWASP, "CSV Injection")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def csv_safe(text: str) -> str:
+    """A cell a spreadsheet program will not run as a formula: a text starting with =, +, -, @, a tab or a
+    carriage return gets a leading apostrophe, as OWASP advises for CSV exports; a plain number ("-1.5",
+    "+2e3") stays a number."""
+    if text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
 
 
 def worklist_csv(items: list[WorklistItem]) -> str:
-    """The worklist as CSV text (``CSV_COLUMNS``; lists joined with "; ", export rows as runs "318-327")."""
+    """The worklist as CSV text (``CSV_COLUMNS``; lists joined with "; ", export rows as runs "318-327"; every
+    cell through :func:`csv_safe`)."""
     def rows_text(rows: Iterable[int]) -> str:
         return row_ranges(rows).replace("–", "-")
 
@@ -325,5 +332,16 @@ def worklist_csv(items: list[WorklistItem]) -> str:
                   "; ".join(code for code, _ in it.consequence_rules),
                   "; ".join(sorted({c.record_id for c in it.consequences}, key=fmt.natural_key)),
                   rows_text(cons_rows)]
-        writer.writerow([_csv_safe(v) for v in values])
+        writer.writerow([csv_safe(v) for v in values])
     return buffer.getvalue()
+
+
+def open_problems(findings: pd.DataFrame | None, study: Study | None = None) -> tuple[int, int]:
+    """``(errors, warnings)``: the worklist's rows (problems) by severity, what the run's verdict ("published with
+    N errors for the stewards") and the report's status line count; a cause and its consequences are one."""
+    if findings is None or not len(findings):
+        return 0, 0
+    from study.definition import load_study
+
+    items = worklist_items(findings, study or load_study())
+    return sum(it.severity == "error" for it in items), sum(it.severity == "warning" for it in items)

@@ -4,6 +4,7 @@ escaping; and the CSV published beside the page with drop, export time, code ver
 
 from __future__ import annotations
 
+import codecs
 import csv
 import html as htmllib
 import io
@@ -12,12 +13,12 @@ import re
 import pandas as pd
 from report_builders import PROVENANCE, assert_self_contained, make_findings, make_reconciliation
 
-from orchestration.publishing import publish_steward_report
+from orchestration.publishing import CSV_BOM, publish_steward_report
 from orchestration.resources import StudyLocations
 from orchestration.version import code_version
 from quality.findings import findings_frame
 from quality.rules import RULES
-from report.steward import WORKLIST_CSV, dates_unbroken, render_steward, render_steward_report
+from report.steward import NO_INSTRUMENT, WORKLIST_CSV, dates_unbroken, render_steward, render_steward_report
 
 PASSED = [{"gate": "conformance", "passed": True, "message": "ok"}, {"gate": "marts", "passed": True, "message": "ok"}]
 
@@ -124,6 +125,17 @@ def test_filters_are_built_from_the_items_and_hidden_without_script():
     assert "table.worklist tr.item { display: table-row !important; }" in print_css  # a filter never hides a row
 
 
+def test_a_narrow_window_scrolls_the_table_sideways_and_print_opens_every_collapsed_list():
+    page = render_steward_report(nocol_findings(), None, dict(PROVENANCE), PASSED)
+    assert re.search(r'<div class="scroll-x">\s*<table class="worklist" id="items">', page)
+    assert "table.worklist { width: 100%; min-width: 1200px;" in page  # the text columns keep their width
+    assert "@media screen and (max-width: 1263px) { .scroll-x { overflow-x: auto; }" in page
+    print_css = re.findall(r"@media print \{(.*?)\n\}", page, re.S)[-1]
+    assert "details::details-content { content-visibility: visible; display: contents; }" in print_css
+    assert "table.worklist ul.cells { max-height: none; overflow: visible; }" in print_css
+    assert ".scroll-x { overflow: visible; }" in print_css and "min-width: 0;" in print_css
+
+
 def test_dates_do_not_break_across_lines():
     assert str(dates_unbroken("target 2019-08-23 <b>")) == 'target <span class="nw">2019-08-23</span> &lt;b&gt;'
 
@@ -134,6 +146,38 @@ def test_blocked_banner_names_gate_and_reason_without_a_verdict():
     assert "Run BLOCKED at gate “marts”: adsl.record_id is not unique" in page
     assert "Gate results were not recorded" in render_steward_report(make_findings(), None, {}, None)
     assert "The 2 quality gates passed; the run goes on" in render_steward_report(make_findings(), None, {}, PASSED)
+
+
+def test_counts_and_reconciliation_name_instruments_by_label_with_the_form_on_hover():
+    resaved = findings_frame([RULES["export_resaved"].finding("SSC_DATA.csv was re-saved by a spreadsheet program")])
+    findings = pd.concat([nocol_findings(), resaved], ignore_index=True)
+    page = render_steward_report(findings, make_reconciliation(), dict(PROVENANCE), PASSED)
+    by_instrument = re.search(r"<caption>Findings by instrument</caption>.*?</table>", page, re.S)[0]
+    assert re.findall(r"<tr><td(?: title=\"([^\"]*)\")?>([^<]*)</td>", by_instrument) == [
+        ("pft", "PFT"), ("labs", "Labs"), ("skin_score", "Skin score"), ("", NO_INSTRUMENT)]
+    assert "(none)" not in page and "<span class=\"muted code\">" not in page
+    recon = re.search(r"<caption>Reconciliation of the records file</caption>.*?</table>", page, re.S)[0]
+    assert re.findall(r"<td>(all rows|<span title=\"\w+\">[^<]*</span>)</td>", recon) == [
+        "all rows", '<span title="skin_score">Skin score</span>']
+
+
+def test_a_stopped_run_says_which_gates_did_not_run():
+    ran = PASSED + [{"gate": "adsl_critical_expectations", "passed": False, "message": "AGE out of range"},
+                    {"gate": "adae_critical_expectations", "passed": True, "message": "passed"}]
+    blocked = {"outcome": "blocked", "text": "BLOCKED at adsl_critical_expectations: AGE out of range"}
+    page = render_steward_report(make_findings(), None, dict(PROVENANCE), ran, blocked)
+    (row,) = re.findall(r'<tr id="not-run">.*?</tr>', page, re.S)
+    assert text_of(row) == ("the gates after adae_critical_expectations not run The run stopped at “adsl_critical_"
+                            "expectations”: the study's later gates were not evaluated on this drop.")
+    assert page.index('id="not-run"') > page.index("adae_critical_expectations")  # below the gates that ran
+    refused = [{"gate": "raw/records", "passed": False, "message": "no records file"}]
+    page = render_steward_report(None, None, {}, refused, {"outcome": "blocked", "text": "BLOCKED at raw/records"})
+    assert "The run stopped at “raw/records”" in text_of(re.search(r'<tr id="not-run">.*?</tr>', page, re.S)[0])
+    # without a verdict (the gate step's own page): a failed gate stops the run; passed gates do not
+    assert 'id="not-run"' in render_steward_report(make_findings(), None, {}, ran)
+    assert 'id="not-run"' not in render_steward_report(make_findings(), None, {}, PASSED)
+    published = {"outcome": "published", "text": "published", "errors": 0}
+    assert 'id="not-run"' not in render_steward_report(make_findings(), None, {}, PASSED, published)
 
 
 def test_counts_reconciliation_and_provenance_below():
@@ -179,9 +223,12 @@ def test_the_page_the_csv_and_the_inputs_are_published_together_naming_drop_expo
     assert drop_line.startswith(f"Drop 2026-11-25T0200 · exported 2026-11-25 02:00 · code {code_version()} · "
                                 "run run-9")
     assert "not recorded" not in drop_line
-    rows = list(csv.DictReader(io.StringIO((reports / WORKLIST_CSV).read_text(encoding="utf-8"))))
+    raw = (reports / WORKLIST_CSV).read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8) and CSV_BOM.encode("utf-8") == codecs.BOM_UTF8  # Excel reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert [r["rule"] for r in rows] == ["records_column_missing", "clinical_outlier", "expected_visit_missing"]
     assert rows[0]["consequence_export_rows"] == "2-6"
+    assert "the clinical soft limits 1–120 (ESR)" in rows[1]["summary"]
 
 
 def test_render_gives_the_page_and_its_csv_from_the_same_items():

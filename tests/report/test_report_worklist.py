@@ -10,7 +10,8 @@ import pytest
 
 from quality.findings import REDACTED, findings_frame
 from quality.rules import ON_THE_FIELD, RULES
-from report.worklist import CSV_COLUMNS, instrument_label, row_ranges, rule_title, worklist_csv, worklist_items
+from report.worklist import (CSV_COLUMNS, csv_safe, instrument_label, row_ranges, rule_title, worklist_csv,
+                             worklist_items)
 from study.definition import Event, Study, load_study
 
 # events.csv order: baseline, month 6, month 12 (alphabetically month_12 would sort before month_6)
@@ -99,6 +100,25 @@ def test_a_cause_in_a_record_takes_what_follows_on_the_same_event_and_field_only
     assert [label for _, label in items[1].events] == ["Month 12"]
 
 
+def test_a_form_entered_under_the_wrong_event_takes_the_visit_it_leaves_missing_there():
+    # the demo's SSC-0007: the forms of one export row entered under month 12 are dated in the month 6 window, so
+    # the month 12 skin score is missing: its finding is on the same record, event and field as the skin score's
+    mismatch = [finding("event_window_mismatch", "7", "month_12_arm_1", form, date, 79, "2018-07-29",
+                        f"{form} of record 7 dated 2018-07-29 falls in month_6 but was entered under the month_12 "
+                        "event") for form, date in (("skin_score", "mrss_date"), ("pft", "pft_date"))]
+    items = items_of(finding("expected_visit_missing", "7", "month_12_arm_1", "skin_score", "mrss_date"),
+                     finding("expected_visit_missing", "7", "month_6_arm_1", "skin_score", "mrss_date"),
+                     finding("expected_visit_missing", "8", "month_12_arm_1", "skin_score", "mrss_date"), *mismatch)
+    assert [(it.record_id, it.rule, len(it.cells), len(it.consequences)) for it in items] == [
+        ("7", "expected_visit_missing", 1, 0), ("7", "event_window_mismatch", 2, 1),
+        ("8", "expected_visit_missing", 1, 0)]
+    assert [label for _, label in items[0].events] == ["Month 6"]  # another window's missed visit stays apart
+    (visit,) = items[1].consequences
+    assert (visit.rule, visit.record_id, visit.event, visit.field) == ("expected_visit_missing", "7",
+                                                                       "month_12_arm_1", "mrss_date")
+    assert items[1].summary.endswith("(1 consequence: expected visit missing: 1 in 1 record)")
+
+
 def test_order_errors_first_then_structure_records_naturally_events_of_the_study_then_rule():
     items = items_of(finding("clinical_outlier", "2", "baseline_arm_1", "labs", "esr_mm_h", 4),
                      finding("value_out_of_range", "10", "baseline_arm_1", "labs", "esr_mm_h", 30),
@@ -158,3 +178,19 @@ def test_the_csv_has_one_row_per_problem_with_codes_labels_and_export_rows():
     assert (dob["events"], dob["event_labels"], dob["instruments"], dob["instrument_labels"], dob["values"],
             dob["export_rows"]) == ("baseline_arm_1", "Baseline", "enrollment", "Enrollment", REDACTED, "7")
     assert crp["values"] == "'=HYPERLINK(1)"  # a spreadsheet does not run it
+
+
+@pytest.mark.parametrize("cell, safe", [
+    ("=1+1", "'=1+1"), ("+SUM(A1:A9)", "'+SUM(A1:A9)"), ("-2+3", "'-2+3"), ("@cmd", "'@cmd"),
+    ("\t=1+1", "'\t=1+1"), ("\r=1+1", "'\r=1+1"), ("-1_000", "'-1_000"), ("- 1", "'- 1"),
+    ("-1.5", "-1.5"), ("+2", "+2"), ("-.5", "-.5"), ("-2.5e-3", "-2.5e-3"),  # plain numbers stay numbers
+    ("1.5–4.5", "1.5–4.5"), ("a=b", "a=b"), ("", "")])
+def test_a_csv_cell_a_spreadsheet_would_run_as_a_formula_is_neutralised(cell, safe):
+    assert csv_safe(cell) == safe
+
+
+def test_a_negative_value_stays_a_number_in_the_csv():
+    items = items_of(finding("value_out_of_range", "4", "baseline_arm_1", "labs", "esr_mm_h", 6, "-1.5"),
+                     finding("number_format", "5", "baseline_arm_1", "labs", "crp_mg_l", 9, "-cmd|' /C calc'!A0"))
+    rows = list(csv.DictReader(io.StringIO(worklist_csv(items))))
+    assert [r["values"] for r in rows] == ["-1.5", "'-cmd|' /C calc'!A0"]
