@@ -2,7 +2,8 @@
 
 The load never fails on a bad value: cells stay text, structural problems become findings that the quality
 gate acts on. It fails only when the file cannot be read as an export at all, with a message naming the file
-and line. Identifiers are removed before anything is written (see ``ingest.deidentify``).
+and line, or when the pseudonym key is not the key of the drop loaded last (``ingest.deidentify.KeyRefused``).
+Identifiers are removed before anything is written (see ``ingest.deidentify``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from datetime import datetime, timezone
 import duckdb
 import pandas as pd
 
-from ingest.deidentify import PseudonymKey, age_in_years, parse_iso_date, pseudonym
+from ingest.deidentify import (KeyRefused, LoadedKey, PseudonymKey, age_in_years, key_continuity, parse_iso_date,
+                               pseudonym)
 from ingest.drops import Drop, check_not_older, sha256_of
 from ingest.normalise import normalise_export, parse_missing_data_codes
 from ingest.reader import DELIMITERS, ParsedRecords, UnreadableFileError, decode, encoding_name, parse_records
@@ -46,6 +48,9 @@ class LandingResult:
     findings: list[Finding] = field(default_factory=list)
     already_loaded: bool = False
     pseudonym_key: str = "demo"
+    key_fingerprint: str = ""
+    rekeyed_from: str | None = None  # the previous drops' key fingerprint, when this load changed the key
+    key_note: str | None = None  # one line for the run's log about the key (ingest.deidentify.KeyContinuity)
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -82,6 +87,21 @@ def last_loaded(conn: duckdb.DuckDBPyConnection, other_than: str) -> tuple[str, 
     row = conn.execute("select drop_id, export_datetime from raw.drops where drop_id <> ? "
                        "order by export_datetime desc limit 1", [other_than]).fetchall()
     return (row[0][0], row[0][1]) if row else None
+
+
+def previous_key(conn: duckdb.DuckDBPyConnection) -> LoadedKey | None:
+    """The key of the drop loaded last (``raw.drops``, latest ``loaded_at``, the drop being loaded included: a
+    drop loaded again is pseudonymised again); None when no drop was loaded. A ``raw.drops`` from before key
+    fingerprints were recorded has no ``key_fingerprint`` column: fingerprint None."""
+    columns = {name for (name,) in conn.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = 'drops'"
+    ).fetchall()}
+    if not columns:
+        return None
+    fingerprint = "key_fingerprint" if "key_fingerprint" in columns else "null"
+    row = conn.execute(f"select drop_id, {fingerprint}, pseudonym_key from raw.drops "
+                       "order by loaded_at desc limit 1").fetchall()
+    return LoadedKey(*row[0]) if row else None
 
 
 def _archive_table(drop_id: str, records_sha256: str) -> str:
@@ -136,6 +156,7 @@ def read_drop(drop: Drop, study: Study, key: PseudonymKey,
         readable_rows=0,
         unreadable_rows=0,
         pseudonym_key=key.label,
+        key_fingerprint=key.fingerprint,
     )
     result.archive_table = _archive_table(drop.drop_id, result.records_sha256)
 
@@ -233,13 +254,20 @@ def _replaced_cells(frame: pd.DataFrame, parsed: ParsedRecords, study: Study) ->
 
 
 def land_drop(conn: duckdb.DuckDBPyConnection, drop: Drop, study: Study, key: PseudonymKey,
-              code_version: str = "", missing_codes: dict[str, str] | None = None) -> LandingResult:
-    """Read a drop and make it the current raw snapshot. Reloading the same files writes nothing; a drop with a
-    fault of the file as a whole (:attr:`LandingResult.stops`) writes nothing either.
+              code_version: str = "", missing_codes: dict[str, str] | None = None, rekey: str = "") -> LandingResult:
+    """Read a drop and make it the current raw snapshot, recording the key's fingerprint in ``raw.drops``.
+    Reloading the same files with the same key writes nothing; a drop with a fault of the file as a whole
+    (:attr:`LandingResult.stops`) writes nothing either.
 
-    Raises :class:`~ingest.drops.DropError` for a drop exported before the last drop loaded.
+    ``rekey``: ``SSC_REKEY``, the new key's fingerprint for a deliberate re-keying (``key_continuity``).
+    Raises :class:`~ingest.deidentify.KeyRefused` when ``key`` is not the key of the drop loaded last, and
+    :class:`~ingest.drops.DropError` for a drop exported before the last drop loaded; nothing is written then.
     """
+    continuity = key_continuity(key, previous_key(conn), rekey)
+    if continuity.refusal:
+        raise KeyRefused(continuity.refusal)
     frame, result = read_drop(drop, study, key, missing_codes)
+    result.rekeyed_from, result.key_note = continuity.rekeyed_from, continuity.note
     if result.stops:
         # nothing is loaded: cell-level findings would only repeat, row by row, what the file-level ones say
         result.findings = [f for f in result.findings if f.source_row is None]
@@ -254,11 +282,14 @@ def land_drop(conn: duckdb.DuckDBPyConnection, drop: Drop, study: Study, key: Ps
             drop_id varchar, records_file varchar, records_sha256 varchar, dictionary_file varchar,
             dictionary_sha256 varchar, export_datetime timestamp, export_rows integer, readable_rows integer,
             unreadable_rows integer, archive_table varchar, pseudonym_key varchar, code_version varchar,
-            loaded_at timestamp, primary key (drop_id, records_sha256))
+            loaded_at timestamp, key_fingerprint varchar, rekeyed_from varchar, primary key (drop_id, records_sha256))
     """)
+    for column in ("key_fingerprint", "rekeyed_from"):  # a raw.drops from before they were recorded
+        conn.execute(f"alter table raw.drops add column if not exists {column} varchar")
     known = conn.execute(
-        "select count(*) from raw.drops where drop_id = ? and records_sha256 = ? and dictionary_sha256 = ?",
-        [drop.drop_id, result.records_sha256, result.dictionary_sha256],
+        "select count(*) from raw.drops where drop_id = ? and records_sha256 = ? and dictionary_sha256 = ? "
+        "and key_fingerprint = ?",
+        [drop.drop_id, result.records_sha256, result.dictionary_sha256, result.key_fingerprint],
     ).fetchall()[0][0]
     exists = conn.execute(
         "select count(*) from information_schema.tables where table_schema = 'raw_archive' and table_name = ?",
@@ -277,11 +308,14 @@ def land_drop(conn: duckdb.DuckDBPyConnection, drop: Drop, study: Study, key: Ps
             conn.unregister("landing_frame")
         conn.execute("delete from raw.drops where drop_id = ? and records_sha256 = ?", [drop.drop_id, result.records_sha256])
         conn.execute(
-            "insert into raw.drops values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into raw.drops (drop_id, records_file, records_sha256, dictionary_file, dictionary_sha256, "
+            "export_datetime, export_rows, readable_rows, unreadable_rows, archive_table, pseudonym_key, "
+            "code_version, loaded_at, key_fingerprint, rekeyed_from) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [drop.drop_id, drop.records_file.name, result.records_sha256, drop.dictionary_file.name,
              result.dictionary_sha256, drop.export_datetime, result.export_rows, result.readable_rows,
              result.unreadable_rows, result.archive_table, result.pseudonym_key, code_version,
-             datetime.now(timezone.utc).replace(tzinfo=None)],
+             datetime.now(timezone.utc).replace(tzinfo=None), result.key_fingerprint, result.rekeyed_from],
         )
     current = conn.execute(
         "select sql from duckdb_views() where schema_name = 'raw' and view_name = 'records'"

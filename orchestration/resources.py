@@ -70,6 +70,12 @@ class StudyLocations(dg.ConfigurableResource):
         description="SSC_ALLOW_DEMO_KEY: 1 lets a drop that is not the bundled demo be pseudonymised with the demo "
                     "key when SSC_PSEUDONYM_KEY is not set (test and generated drops); unset or 0: such a drop "
                     "is refused at raw/records.")
+    rekey: str = Field(
+        default="",
+        description="SSC_REKEY: for one run only, a deliberate change of SSC_PSEUDONYM_KEY: the new key's "
+                    "fingerprint (16 hex characters, which the refusal names). Without it a key that is not the "
+                    "key of the drop loaded last is refused at raw/records; raw.drops records a re-keying "
+                    "(rekeyed_from). Remove it after that run.")
     missing_data_codes: str = Field(
         default="",
         description="SSC_MISSING_DATA_CODES: the REDCap project's missing-data codes as REDCap's setting writes "

@@ -6,6 +6,7 @@
 | ``SSC_HOME`` | ``home`` (and the warehouse ``SSC_HOME/warehouse.duckdb``) | ``.ssc_home`` of this checkout |
 | ``SSC_PSEUDONYM_KEY`` | ``pseudonym_key`` | empty: the labelled demo key (the bundled demo drop only) |
 | ``SSC_ALLOW_DEMO_KEY`` | ``allow_demo_key`` | 0: without a key, a drop other than the demo is refused |
+| ``SSC_REKEY`` | ``rekey`` | empty: a key other than the last drop's is refused (one run: the new key's fingerprint) |
 | ``SSC_MISSING_DATA_CODES`` | ``missing_data_codes`` | empty: REDCap's list |
 | ``SSC_MAX_QUARANTINE_SHARE`` | ``max_quarantine_share`` | 0.05 |
 | ``SSC_MAX_FIELD_REJECTED_SHARE`` | ``max_field_rejected_share`` | 0.20 |
@@ -51,7 +52,7 @@ DEFAULT_TIMEZONE = "UTC"
 
 # field of the locations resource -> its environment variable, by how Dagster can read it
 TEXT_VARIABLES = {"inbox": "SSC_INBOX", "home": "SSC_HOME", "pseudonym_key": "SSC_PSEUDONYM_KEY",
-                  "missing_data_codes": "SSC_MISSING_DATA_CODES"}
+                  "rekey": "SSC_REKEY", "missing_data_codes": "SSC_MISSING_DATA_CODES"}
 WHOLE_NUMBER_VARIABLES = {"field_gate_min_filled": "SSC_FIELD_GATE_MIN_FILLED",
                           "max_os_excluded": "SSC_MAX_OS_EXCLUDED"}
 SHARE_VARIABLES = {"max_quarantine_share": "SSC_MAX_QUARANTINE_SHARE",

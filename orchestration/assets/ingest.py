@@ -5,7 +5,7 @@ import time
 
 import dagster as dg
 
-from ingest.deidentify import KEY_VARIABLE, demo_key_refusal, key_from_environment
+from ingest.deidentify import KEY_VARIABLE, KeyRefused, demo_key_refusal, key_from_environment, weak_key_refusal
 from ingest.drops import DropError, newest_drop, scan_inbox, sha256_of
 from ingest.land import land_drop
 from ingest.normalise import parse_missing_data_codes
@@ -38,29 +38,33 @@ def raw_records(context: dg.AssetExecutionContext, warehouse: Warehouse, locatio
             context.log.info(inbox.describe_ignored())
         drop = newest_drop(inbox)
         context.log.info(f"newest drop: {drop.drop_id} ({drop.records_file.name}, {drop.dictionary_file.name})")
-        refusal = demo_key_refusal(key, drop, allow_demo_key=locations.allow_demo_key)
+        provenance = {"drop_id": drop.drop_id, "export_datetime": str(drop.export_datetime),
+                      "records_file": drop.records_file.name, "run_id": context.run.run_id}
+        refusal = weak_key_refusal(key) or demo_key_refusal(key, drop, allow_demo_key=locations.allow_demo_key)
         if refusal:
             _refuse(locations, [], refusal, gate="pseudonym_key",
-                    provenance={"drop_id": drop.drop_id, "export_datetime": str(drop.export_datetime),
-                                "records_file": drop.records_file.name,
-                                "records_sha256": sha256_of(drop.records_file), "run_id": context.run.run_id})
-        if key.is_demo:
-            context.log.warning(
-                "SSC_PSEUDONYM_KEY is not set: MRN pseudonyms are made with the DEMO key (fine for the bundled demo "
-                "and tests, not for real data)"
-            )
+                    provenance=provenance | {"records_sha256": sha256_of(drop.records_file)})
         with warehouse.connect() as conn:
             result = land_drop(conn, drop, study, key, code_version=code_version(),
-                               missing_codes=parse_missing_data_codes(locations.missing_data_codes))
+                               missing_codes=parse_missing_data_codes(locations.missing_data_codes),
+                               rekey=locations.rekey)
             if not result.stops:
                 write_findings(conn, "ingest", findings_frame(result.findings), drop.drop_id)
+    except KeyRefused as exc:
+        _refuse(locations, [], str(exc), gate="pseudonym_key",
+                provenance=provenance | {"records_sha256": sha256_of(drop.records_file)})
     except (DropError, UnreadableFileError) as exc:
         _refuse(locations, [RULES["records_unreadable"].finding(str(exc))], str(exc))
     if result.stops:
         _refuse(locations, result.findings, "; ".join(f.message for f in result.stops),
-                provenance={"drop_id": drop.drop_id, "export_datetime": str(drop.export_datetime),
-                            "records_file": drop.records_file.name,
-                            "records_sha256": result.records_sha256, "run_id": context.run.run_id})
+                provenance=provenance | {"records_sha256": result.records_sha256})
+    if key.is_demo:
+        context.log.warning(
+            "SSC_PSEUDONYM_KEY is not set: MRN pseudonyms are made with the DEMO key (fine for the bundled demo "
+            "and tests, not for real data)"
+        )
+    if result.key_note:
+        context.log.warning(result.key_note)
     for finding in result.findings:
         if finding.source_row is None and finding.rule != "records_column_unexpected":
             context.log.warning(finding.message)
@@ -86,6 +90,8 @@ def raw_records(context: dg.AssetExecutionContext, warehouse: Warehouse, locatio
             "already_loaded": result.already_loaded,
             "archive_table": f"raw_archive.{result.archive_table}",
             "pseudonym_key": result.pseudonym_key,
+            "key_fingerprint": result.key_fingerprint,
+            "rekeyed_from": result.rekeyed_from or "",
             "seconds": round(time.perf_counter() - started, 3),
         },
     )

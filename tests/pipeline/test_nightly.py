@@ -270,7 +270,7 @@ def unseen_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("unseen")
     drop = generate(root / "inbox", "--patients", "120", "--seed", "20261124", "--canaries")
     home = root / "home"
-    result = run_nightly(home, root / "inbox", SSC_PSEUDONYM_KEY="a-real-secret-for-this-test")
+    result = run_nightly(home, root / "inbox", SSC_PSEUDONYM_KEY="a-real-secret-for-this-test-0123456789")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return home, drop
 
