@@ -5,7 +5,8 @@ last). Anything else in the inbox (``archive``, ``__MACOSX``, ``old``, hidden fo
 drop: it is ignored and listed once (:attr:`Inbox.ignored`). A drop holds REDCap's records export
 (``<Project>_DATA_<date>_<time>.csv`` or ``records.csv``) and data dictionary
 (``<Project>_DataDictionary_<date>.csv`` or ``dictionary.csv``); hidden files and macOS AppleDouble companions
-(``._<name>``, ``.DS_Store``) inside a drop are ignored.
+(``._<name>``, ``.DS_Store``) inside a drop are ignored. A drop folder or file that is a symbolic link leading out
+of the inbox is refused and never read.
 """
 
 from __future__ import annotations
@@ -121,10 +122,24 @@ def _export_datetime(records_file: Path, folder: Path) -> datetime:
     return datetime.fromtimestamp(records_file.stat().st_mtime).replace(microsecond=0)
 
 
+def _inside_inbox(path: Path, inbox: Path, drop_id: str) -> None:
+    """Refuse, before anything is read, a drop folder or file that is a link leading out of the inbox: the
+    pipeline reads only what was exported into the inbox (a link could make it read, and show, any file)."""
+    if not path.resolve().is_relative_to(inbox.resolve()):
+        what = "drop folder" if path.is_dir() else "file"
+        raise DropError(f"drop {drop_id}: the {what} {path.name} is a link leading out of the inbox, which is never "
+                        "read; copy the export into the drop folder instead")
+
+
 def open_drop(folder: Path) -> Drop:
+    """The drop in ``folder`` (a folder of the inbox); DropError when a file is missing or ambiguous, or the
+    folder or one of its files is a link leading out of the inbox."""
     folder = Path(folder)
+    _inside_inbox(folder, folder.parent, folder.name)
     records = _one(folder, _RECORDS_NAME, "records.csv", RECORDS_PATTERN, "records")
     dictionary = _one(folder, _DICTIONARY_NAME, "dictionary.csv", DICTIONARY_PATTERN, "data dictionary")
+    for path in (records, dictionary):
+        _inside_inbox(path, folder.parent, folder.name)
     return Drop(
         drop_id=folder.name,
         records_file=records,
