@@ -53,23 +53,29 @@ $(MANIFEST): $(VENV)/.installed $(DBT_FILES)
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir . --log-path "$(DBT_LOG_PATH)"
 	touch $@
 
+# SSC_HOME holds pseudonymised data and the run history: owner-only (folders 0700, files 0600), the state made
+# before included; everything the pipeline writes there is created under umask 077. dbt copies files of
+# dbt_project/target (its partial parse) into each run's target under SSC_HOME, modes kept: owner-only too.
+OWNER_ONLY := umask 077 &&
+
 home:
-	@mkdir -p "$(DAGSTER_HOME)" "$(SSC_HOME)/logs"
-	@cp orchestration/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	@$(OWNER_ONLY) mkdir -p "$(DAGSTER_HOME)" "$(SSC_HOME)/logs"
+	@chmod -R go-rwx "$(SSC_HOME)" $(wildcard dbt_project/target)
+	@$(OWNER_ONLY) cp orchestration/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 
 run: setup manifest home
-	@$(BIN)/python -m orchestration.nightly
+	@$(OWNER_ONLY) $(BIN)/python -m orchestration.nightly
 
 ui: setup manifest home
-	$(BIN)/dagster dev -w workspace.yaml
+	$(OWNER_ONLY) $(BIN)/dagster dev -w workspace.yaml
 
 # For services (docs/operating.md): the schedule without the UI, and the UI without a daemon. `make ui` runs
 # both in one process: run it, or these, not both.
 daemon: setup manifest home
-	$(BIN)/dagster-daemon run -w workspace.yaml
+	$(OWNER_ONLY) $(BIN)/dagster-daemon run -w workspace.yaml
 
 webserver: setup manifest home
-	$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(OWNER_ONLY) $(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p 3000
 
 test: setup manifest
 	$(BIN)/python -m pytest -q
