@@ -116,9 +116,33 @@ def _first_infusion_dates(frame: pd.DataFrame) -> dict[str, object]:
     return dates.groupby("record_id")["day"].min().to_dict()
 
 
+def _identifiers_missing(frame: pd.DataFrame, study: Study, source: str) -> list[Finding]:
+    """A required identifier (the dictionary's identifier and required flags: mrn) empty on a row where its form
+    holds data: an error finding per row (there is no value to show)."""
+    findings: list[Finding] = []
+    for field in (f for f in study.fields if f.identifier and f.required and f.name in frame):
+        # the form's own values (record_id is on every row, and a checkbox column is exported 0 on every row)
+        others = [f.name for f in study.fields_of(field.form)
+                  if not f.identifier and not f.is_checkbox and f.name != "record_id" and f.name in frame]
+        if not others:
+            continue
+        def given(column: str) -> pd.Series:
+            return (frame[column].astype("string").str.strip() != "").fillna(False).astype(bool)
+
+        filled = pd.concat([given(c) for c in others], axis=1).any(axis=1)
+        blank = ~given(field.name)
+        for record_id, event, row in frame.loc[filled & blank, ["record_id", "redcap_event_name", "_source_row"]] \
+                .itertuples(index=False):
+            findings.append(RULES["identifier_missing"].finding(
+                f"{source}, row {row}: {field.name} (required) is empty on the {field.form} form of record "
+                f"{record_id}", record_id=record_id, event=event, instrument=field.form, field=field.name,
+                source_row=int(row)))
+    return findings
+
+
 def _deidentify(frame: pd.DataFrame, study: Study, key: PseudonymKey, source: str) -> tuple[pd.DataFrame, list[Finding]]:
     """Replace identifier columns in place of their values; returns findings that never carry the values."""
-    findings: list[Finding] = []
+    findings: list[Finding] = _identifiers_missing(frame, study, source)
     if "mrn" in frame:
         frame[PSEUDONYM_COLUMN] = frame["mrn"].map(lambda v: pseudonym(v, key))
     if "dob" in frame:

@@ -101,6 +101,11 @@ _RULES = (
          "Bytes that are not valid UTF-8 were replaced while reading the records file.",
          "Fix the special characters of the named record in REDCap (retype accented letters).",
          title="Unreadable characters replaced"),
+    Rule("identifier_missing", "ingest", "completeness", "atemporal", "error", "none",
+         "A required identifier (the MRN) is empty on a filled form: the patient cannot be linked to the hospital "
+         "record by pseudonym (the pseudonym is empty).",
+         "Enter the medical record number on the enrollment form.",
+         title="Required identifier empty"),
     Rule("dob_invalid", "ingest", "conformance", "value", "error", "nulled",
          "The date of birth is not a valid date, so the age at day 0 cannot be computed (the value itself is "
          "never shown).",
