@@ -21,10 +21,11 @@ from orchestration.assets.ingest import raw_records
 from orchestration.assets.outcomes import cohort_flow_outcome, outcome_assets
 from orchestration.assets.quality import conformance, findings, mart_checks, plausibility
 from orchestration.assets.reports import outcomes_json, study_report
+from orchestration.inbox_sensor import SENSORS as INBOX_SENSORS
 from orchestration.jobs import nightly_job, nightly_schedule
-from orchestration.resources import StudyLocations, Warehouse
+from orchestration.resources import Alerts, StudyLocations, Warehouse
 from orchestration.run_end import SENSORS
-from orchestration.settings import WAREHOUSE_FILE, home_dir, locations_config, schedule_timezone
+from orchestration.settings import WAREHOUSE_FILE, alerts_config, home_dir, locations_config, schedule_timezone
 
 ASSETS = [
     raw_records,
@@ -49,10 +50,11 @@ def build_definitions(environ: Mapping[str, str]) -> dg.Definitions:
         asset_checks=[mart_checks],
         jobs=[nightly_job],
         schedules=[nightly_schedule(schedule_timezone(environ))],
-        sensors=SENSORS,
+        sensors=[*SENSORS, *INBOX_SENSORS],
         resources={
             "warehouse": Warehouse(database=str(home / WAREHOUSE_FILE)),
             "locations": StudyLocations(**locations_config(environ)),
+            "alerts": Alerts(**alerts_config(environ)),
             # dbt comes with this interpreter's environment
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
             "io_manager": dg.FilesystemIOManager(base_dir=str(home / "dagster" / "storage")),

@@ -16,9 +16,10 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from orchestration.settings import (DEFAULT_FIELD_GATE_MIN_FILLED, DEFAULT_HOME, DEFAULT_INBOX,
-                                    DEFAULT_MAX_ENDPOINT_LOSS, DEFAULT_MAX_FIELD_REJECTED_SHARE,
-                                    DEFAULT_MAX_OS_EXCLUDED, DEFAULT_MAX_QUARANTINE_SHARE)
+from orchestration.settings import (DEFAULT_DROP_SETTLE_SECONDS, DEFAULT_FIELD_GATE_MIN_FILLED, DEFAULT_HOME,
+                                    DEFAULT_INBOX, DEFAULT_MAX_ENDPOINT_LOSS,
+                                    DEFAULT_MAX_FIELD_REJECTED_SHARE, DEFAULT_MAX_OS_EXCLUDED,
+                                    DEFAULT_MAX_QUARANTINE_SHARE, DEFAULT_MAX_VOLUME_LOSS)
 
 
 class Warehouse(DuckDBResource):
@@ -101,6 +102,15 @@ class StudyLocations(dg.ConfigurableResource):
         default=DEFAULT_MAX_OS_EXCLUDED,
         description="SSC_MAX_OS_EXCLUDED: gate os_exclusions_within_limit blocks when more patients are left out "
                     "of overall survival (a recorded death without a usable date, a day 0 in doubt).")
+    max_volume_loss: float = Field(
+        default=DEFAULT_MAX_VOLUME_LOSS,
+        description="SSC_MAX_VOLUME_LOSS: gate drop_volume_kept blocks a drop with fewer records, or fewer rows "
+                    "of an instrument, than the last published drop by more than this share (a partial export).")
+    drop_settle_seconds: int = Field(
+        default=DEFAULT_DROP_SETTLE_SECONDS,
+        description="SSC_DROP_SETTLE_SECONDS: the inbox sensor starts nightly when the newest drop's records and "
+                    "dictionary files have been unchanged (size and modification time) this long, or at once when "
+                    "the drop holds a .ready file.")
 
     @property
     def home_dir(self) -> Path:
@@ -126,3 +136,36 @@ class StudyLocations(dg.ConfigurableResource):
     def dbt_logs(self) -> Path:
         """Each dbt command's target folder (artifacts and its dbt.log) goes under here."""
         return self.logs / "dbt"
+
+
+class Alerts(dg.ConfigurableResource):
+    """Where a run that is not published is said (orchestration/alerts.py): an e-mail through an SMTP relay and/or
+    a POST to an incoming webhook (Teams, Slack). Each field is an environment variable (orchestration/settings.py);
+    with neither ``smtp_host`` + ``email_to`` nor ``webhook_url`` set, nothing is sent."""
+
+    smtp_host: str = Field(default="", description="SSC_SMTP_HOST: the SMTP relay's host name; empty: no e-mail.")
+    smtp_port: int = Field(default=25, description="SSC_SMTP_PORT: the relay's port (25; 587 with STARTTLS).")
+    smtp_starttls: bool = Field(
+        default=False,
+        description="SSC_SMTP_STARTTLS: 1 switches the connection to TLS (STARTTLS) before logging in and sending; "
+                    "set it whenever SSC_SMTP_USER is set, or the password crosses the network in clear.")
+    smtp_user: str = Field(default="", description="SSC_SMTP_USER: the relay's login; empty: no login.")
+    smtp_password: str = Field(default="", description="SSC_SMTP_PASSWORD: the login's password.")
+    smtp_from: str = Field(default="", description="SSC_SMTP_FROM: the sender address of the alerts.")
+    email_to: str = Field(default="", description="SSC_ALERT_EMAIL_TO: the recipients, comma-separated.")
+    webhook_url: str = Field(
+        default="",
+        description="SSC_ALERT_WEBHOOK_URL: an incoming webhook (Teams, Slack; https) that receives {\"text\": …}; "
+                    "empty: no POST. A secret: never logged.")
+    attempts: int = Field(default=3, description="Tries per channel before a failed send is logged and given up.")
+    retry_delay_seconds: float = Field(
+        default=2.0, description="The wait before the second try; it doubles before each further one.")
+
+    @property
+    def recipients(self) -> list[str]:
+        return [address.strip() for address in self.email_to.split(",") if address.strip()]
+
+    @property
+    def email_configured(self) -> bool:
+        """Any e-mail setting is given (a missing one is then said when a send is due)."""
+        return bool(self.smtp_host or self.recipients)

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.alerts import alert_if_not_published
 from orchestration.assets.quality import FINDINGS
 from orchestration.jobs import nightly_job
 from orchestration.publishing import (STEWARD_PAGE, StewardInputs, publish_steward_report, published_steward_inputs,
                                       warehouse_steward_inputs)
-from orchestration.resources import StudyLocations, Warehouse
+from orchestration.resources import Alerts, StudyLocations, Warehouse
 from orchestration.verdict import PUBLISHED, Verdict, decide, open_findings, read_events
 from report.status import restamp
 
@@ -40,9 +41,10 @@ def dbt_logs(target_root: Path, run_id: str) -> dict[str, str]:
 
 
 def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations, warehouse: Warehouse,
-           started_at: float) -> Verdict:
+           started_at: float, alerts: Alerts | None = None) -> Verdict:
     """The end of a nightly run (``started_at``: its POSIX start time): its verdict, tagged on the run
-    (``ssc/verdict``), and the steward worklist rewritten with the verdict as its banner."""
+    (``ssc/verdict``), the steward worklist rewritten with the verdict as its banner, and, when the run is not
+    published, an alert on the channels ``alerts`` configures (orchestration/alerts.py)."""
     events = read_events(instance.all_logs(run_id))
     if FINDINGS.to_user_string() in events.materialized:
         steward = warehouse_steward_inputs(warehouse)
@@ -57,6 +59,7 @@ def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations,
     publish_steward_report(locations, steward.findings, gate_results=list(verdict.gates),
                            reconciliation=steward.reconciliation, provenance={**steward.provenance, "run_id": run_id},
                            verdict={"outcome": verdict.outcome, "text": verdict.text, "errors": verdict.errors})
+    alert_if_not_published(alerts, verdict, steward.provenance, locations, run_id)
     return verdict
 
 
@@ -83,7 +86,8 @@ def _event_line(entry) -> str:
     return f"{when} {logging.getLevelName(entry.level)} {entry.step_key or '-'} - {message}"
 
 
-def _finish_run(context: dg.RunStatusSensorContext, locations: StudyLocations, warehouse: Warehouse):
+def _finish_run(context: dg.RunStatusSensorContext, locations: StudyLocations, warehouse: Warehouse,
+                alerts: Alerts):
     """The end of a run ``make run`` did not start: as ``make run``'s, and the night's log
     (``SSC_HOME/logs/nightly-<run id>.log``, plain text: the run's events, then the summary)."""
     run = context.dagster_run
@@ -91,7 +95,7 @@ def _finish_run(context: dg.RunStatusSensorContext, locations: StudyLocations, w
         return dg.SkipReason(f"run {run.run_id} is finished by {run.tags[FINISHED_BY]}")
     record = context.instance.get_run_record_by_id(run.run_id)
     started_at = record.start_time if record and record.start_time else 0.0
-    verdict = finish(context.instance, run.run_id, locations, warehouse, started_at)
+    verdict = finish(context.instance, run.run_id, locations, warehouse, started_at, alerts)
     took = (record.end_time - record.start_time) if record and record.start_time and record.end_time else None
     ran = (f"{'succeeded' if run.status == dg.DagsterRunStatus.SUCCESS else 'stopped'}"
            + (f" in {took:.1f} s" if took is not None else ""))
@@ -108,16 +112,18 @@ def _finish_run(context: dg.RunStatusSensorContext, locations: StudyLocations, w
                       default_status=dg.DefaultSensorStatus.RUNNING, name="nightly_verdict_on_success",
                       description="When a nightly run started by the schedule or the UI succeeds: its verdict on the "
                                   "run (ssc/verdict), the report's status line and the steward worklist's banner.")
-def nightly_verdict_on_success(context: dg.RunStatusSensorContext, locations: StudyLocations, warehouse: Warehouse):
-    return _finish_run(context, locations, warehouse)
+def nightly_verdict_on_success(context: dg.RunStatusSensorContext, locations: StudyLocations, warehouse: Warehouse,
+                              alerts: Alerts):
+    return _finish_run(context, locations, warehouse, alerts)
 
 
 @dg.run_status_sensor(run_status=dg.DagsterRunStatus.FAILURE, monitored_jobs=[nightly_job],
                       default_status=dg.DefaultSensorStatus.RUNNING, name="nightly_verdict_on_failure",
                       description="When a nightly run started by the schedule or the UI is blocked or fails: its "
                                   "verdict on the run, the report's 'not updated since' line and the worklist banner.")
-def nightly_verdict_on_failure(context: dg.RunStatusSensorContext, locations: StudyLocations, warehouse: Warehouse):
-    return _finish_run(context, locations, warehouse)
+def nightly_verdict_on_failure(context: dg.RunStatusSensorContext, locations: StudyLocations, warehouse: Warehouse,
+                              alerts: Alerts):
+    return _finish_run(context, locations, warehouse, alerts)
 
 
 SENSORS = [nightly_verdict_on_success, nightly_verdict_on_failure]

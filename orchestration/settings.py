@@ -13,13 +13,18 @@
 | ``SSC_FIELD_GATE_MIN_FILLED`` | ``field_gate_min_filled`` | 20 |
 | ``SSC_MAX_ENDPOINT_LOSS`` | ``max_endpoint_loss`` | 0.10 |
 | ``SSC_MAX_OS_EXCLUDED`` | ``max_os_excluded`` | 0 |
+| ``SSC_MAX_VOLUME_LOSS`` | ``max_volume_loss`` | 0.05 |
+| ``SSC_DROP_SETTLE_SECONDS`` | ``drop_settle_seconds`` (the inbox sensor) | 120 |
 | ``SSC_TIMEZONE`` | the schedule's timezone | UTC |
+| ``SSC_SMTP_HOST``, ``_PORT``, ``_STARTTLS`` | ``alerts``: ``smtp_host``, ``smtp_port``, ``smtp_starttls`` | none, 25, 0 |
+| ``SSC_SMTP_USER``, ``_PASSWORD``, ``_FROM`` | ``alerts``: ``smtp_user``, ``smtp_password``, ``smtp_from`` | no login |
+| ``SSC_ALERT_EMAIL_TO``, ``SSC_ALERT_WEBHOOK_URL`` | ``alerts``: ``email_to`` (a, b), ``webhook_url`` | no alert |
 
 :func:`locations_config` gives the resource's configuration for an environment (a mapping, ``os.environ`` in
 the code location): a text or whole-number variable that is set becomes ``dg.EnvVar(name)`` (Dagster reads it
 when a run starts; the UI's resource page shows the variable's name, never a secret's value); a variable that is
 not set (or is empty) is left out, so the field's documented default applies. Dagster's config has no
-environment source for decimals, and a bool field takes no ``dg.EnvVar``, so the three shares and the flag are
+environment source for decimals, and a bool field takes no ``dg.EnvVar``, so the shares and the flag are
 read here, when the code location loads, and show as values. A whole number that is not one (0 or more), a share
 that is not between 0 and 1 or a flag that is not 1 or 0 stops the loading, naming the variable. A path may be relative: it is taken from the working directory (:func:`home_dir`).
 
@@ -48,16 +53,20 @@ DEFAULT_MAX_FIELD_REJECTED_SHARE = 0.20
 DEFAULT_FIELD_GATE_MIN_FILLED = 20
 DEFAULT_MAX_ENDPOINT_LOSS = 0.10
 DEFAULT_MAX_OS_EXCLUDED = 0
+DEFAULT_MAX_VOLUME_LOSS = 0.05
+DEFAULT_DROP_SETTLE_SECONDS = 120
 DEFAULT_TIMEZONE = "UTC"
 
 # field of the locations resource -> its environment variable, by how Dagster can read it
 TEXT_VARIABLES = {"inbox": "SSC_INBOX", "home": "SSC_HOME", "pseudonym_key": "SSC_PSEUDONYM_KEY",
                   "rekey": "SSC_REKEY", "missing_data_codes": "SSC_MISSING_DATA_CODES"}
 WHOLE_NUMBER_VARIABLES = {"field_gate_min_filled": "SSC_FIELD_GATE_MIN_FILLED",
-                          "max_os_excluded": "SSC_MAX_OS_EXCLUDED"}
+                          "max_os_excluded": "SSC_MAX_OS_EXCLUDED",
+                          "drop_settle_seconds": "SSC_DROP_SETTLE_SECONDS"}
 SHARE_VARIABLES = {"max_quarantine_share": "SSC_MAX_QUARANTINE_SHARE",
                    "max_field_rejected_share": "SSC_MAX_FIELD_REJECTED_SHARE",
-                   "max_endpoint_loss": "SSC_MAX_ENDPOINT_LOSS"}
+                   "max_endpoint_loss": "SSC_MAX_ENDPOINT_LOSS",
+                   "max_volume_loss": "SSC_MAX_VOLUME_LOSS"}
 FLAG_VARIABLES = {"allow_demo_key": "SSC_ALLOW_DEMO_KEY"}
 TIMEZONE_VARIABLE = "SSC_TIMEZONE"
 
@@ -112,3 +121,23 @@ def schedule_timezone(environ: Mapping[str, str]) -> str:
         raise ValueError(f"{TIMEZONE_VARIABLE} must be an IANA timezone such as Europe/Berlin or UTC, not {name!r}") \
             from None
     return name
+
+
+# field of the alerts resource -> its environment variable (orchestration/alerts.py)
+ALERT_TEXT_VARIABLES = {"smtp_host": "SSC_SMTP_HOST", "smtp_user": "SSC_SMTP_USER",
+                        "smtp_password": "SSC_SMTP_PASSWORD", "smtp_from": "SSC_SMTP_FROM",
+                        "email_to": "SSC_ALERT_EMAIL_TO", "webhook_url": "SSC_ALERT_WEBHOOK_URL"}
+ALERT_PORT_VARIABLE = "SSC_SMTP_PORT"
+ALERT_STARTTLS_VARIABLE = "SSC_SMTP_STARTTLS"
+
+
+def alerts_config(environ: Mapping[str, str]) -> dict:
+    """Keyword arguments of ``Alerts`` for the variables set in ``environ``, as :func:`locations_config`: text as
+    ``dg.EnvVar`` (the password and the webhook address, secrets, show on the UI by their variable's name only),
+    the port as ``dg.EnvVar.int``, the STARTTLS flag as a bool (ValueError naming the variable otherwise)."""
+    config: dict = {field: dg.EnvVar(name) for field, name in ALERT_TEXT_VARIABLES.items() if environ.get(name)}
+    if environ.get(ALERT_PORT_VARIABLE):
+        config["smtp_port"] = _whole_number(ALERT_PORT_VARIABLE, environ[ALERT_PORT_VARIABLE])
+    if environ.get(ALERT_STARTTLS_VARIABLE):
+        config["smtp_starttls"] = _flag(ALERT_STARTTLS_VARIABLE, environ[ALERT_STARTTLS_VARIABLE])
+    return config

@@ -20,8 +20,9 @@ from orchestration.checks import gate_check_result, suite_check_result
 from orchestration.publishing import publish_steward_report
 from orchestration.resources import StudyLocations, Warehouse
 from orchestration.settings import (DEFAULT_FIELD_GATE_MIN_FILLED, DEFAULT_MAX_FIELD_REJECTED_SHARE,
-                                    DEFAULT_MAX_QUARANTINE_SHARE)
+                                    DEFAULT_MAX_QUARANTINE_SHARE, DEFAULT_MAX_VOLUME_LOSS)
 from quality import gates
+from quality.volume import VOLUME_GATE, check_volume
 from quality.gx_runner import GXRunner
 from quality.steps import (MARTS, StepResult, check_conformance, check_marts, check_plausibility, current_drop,
                            judge_drop)
@@ -49,6 +50,10 @@ GATES = {
                        f"{DEFAULT_FIELD_GATE_MIN_FILLED}), and not all of any field's filled cells; a failure names "
                        "the field, sample values and the likely cause (quality.field_profile).",
 }
+# Beside them, against the last published drop (quality/volume.py).
+VOLUME_CHECK = ("The drop is not a partial export: at most SSC_MAX_VOLUME_LOSS (default "
+                f"{DEFAULT_MAX_VOLUME_LOSS:.0%}) fewer records, and fewer rows of each instrument, than the last "
+                "published drop (quality.drop_volume); a failure names what shrank, the counts and the share.")
 
 
 def gx_runner(locations: StudyLocations, drop: dict) -> GXRunner:
@@ -130,7 +135,7 @@ def plausibility(context: dg.AssetExecutionContext, warehouse: Warehouse, locati
     kinds={"duckdb", "html"},
     pool="warehouse",
     check_specs=[dg.AssetCheckSpec(name, asset=FINDINGS, blocking=True, description=text)
-                 for name, text in GATES.items()],
+                 for name, text in {**GATES, VOLUME_GATE: VOLUME_CHECK}.items()],
     description="The quality gate. quality.findings (every finding of the drop), quality.reconciliation, "
                 "quality.field_profile (filled and rejected cells per field), the steward worklist "
                 "(reports/steward.html) and Data Docs; blocking checks stop the analysis when the drop cannot be "
@@ -143,16 +148,17 @@ def findings(context: dg.AssetExecutionContext, warehouse: Warehouse, locations:
                           max_quarantine_share=locations.max_quarantine_share,
                           max_field_rejected_share=locations.max_field_rejected_share,
                           field_gate_min_filled=locations.field_gate_min_filled)
+        judged = [*gate.gates, check_volume(conn, context.run.run_id, gate.reconciliation, locations.max_volume_loss)]
     found, drop = gate.findings, gate.drop
-    steward = publish_steward_report(locations, found, gate_results=gate.gates, reconciliation=gate.reconciliation,
+    steward = publish_steward_report(locations, found, gate_results=judged, reconciliation=gate.reconciliation,
                                      provenance={"drop_id": drop.get("drop_id"),
                                                  "records_file": drop.get("records_file"),
                                                  "records_sha256": drop.get("records_sha256"),
                                                  "run_id": context.run.run_id})
-    failed = [g for g in gate.gates if not g["passed"]]
+    failed = [g for g in judged if not g["passed"]]
     context.log.info(
         f"findings: {len(found)} ({int((found['severity'] == 'error').sum())} errors); gates "
-        f"{len(gate.gates) - len(failed)}/{len(gate.gates)} passed; steward worklist {steward} "
+        f"{len(judged) - len(failed)}/{len(judged)} passed; steward worklist {steward} "
         f"({time.perf_counter() - started:.1f} s)")
     for g in failed:
         context.log.error(f"quality gate {g['gate']} FAILED: {g['message']}")
@@ -168,8 +174,9 @@ def findings(context: dg.AssetExecutionContext, warehouse: Warehouse, locations:
     })
     settings = {gates.QUARANTINE_GATE: {"SSC_MAX_QUARANTINE_SHARE": locations.max_quarantine_share},
                 gates.FIELDS_GATE: {"SSC_MAX_FIELD_REJECTED_SHARE": locations.max_field_rejected_share,
-                                    "SSC_FIELD_GATE_MIN_FILLED": locations.field_gate_min_filled}}
-    for g in gate.gates:
+                                    "SSC_FIELD_GATE_MIN_FILLED": locations.field_gate_min_filled},
+                VOLUME_GATE: {"SSC_MAX_VOLUME_LOSS": locations.max_volume_loss}}
+    for g in judged:
         yield gate_check_result(g, settings.get(g["gate"]))
 
 

@@ -160,7 +160,7 @@ def test_a_run_started_by_the_schedule_or_the_ui_is_finished_by_the_sensor(demo_
     import dagster as dg
     from dagster._record import copy
 
-    from orchestration.resources import StudyLocations, Warehouse
+    from orchestration.resources import Alerts, StudyLocations, Warehouse
     from orchestration.run_end import nightly_verdict_on_success
 
     home = tmp_path / "home"
@@ -169,7 +169,7 @@ def test_a_run_started_by_the_schedule_or_the_ui_is_finished_by_the_sensor(demo_
     report.write_text(report.read_text(encoding="utf-8").replace("Status: published", "Status: stale"),
                       encoding="utf-8")
     resources = {"locations": StudyLocations(home=str(home), inbox=str(DEMO_INBOX)),
-                 "warehouse": Warehouse(database=str(home / "warehouse.duckdb"))}
+                 "warehouse": Warehouse(database=str(home / "warehouse.duckdb")), "alerts": Alerts()}
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
         (run,) = instance.get_runs()
         (success,) = [e.dagster_event for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)]
