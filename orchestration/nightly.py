@@ -11,33 +11,111 @@ When the run ends, the steward worklist is rewritten with the verdict as its ban
 the drop when the quality gate ran, else from what ingest published), the published report's status line says the
 same (report/status.py: on a blocked night, "not updated since <drop>: the <drop> drop was BLOCKED at …"), and the
 verdict is tagged on the run (``ssc/verdict``) for the Dagster UI. Exits 0 when published, 1 when blocked or failed.
+
+One writer: the run holds ``SSC_HOME/.lock`` (an OS lock, released when the process ends however it ends); a second
+``make run`` says which run and pid hold it and exits 1, touching nothing. A nightly run still recorded as started
+whose process is gone (killed, power loss) is marked failed and its ``warehouse`` pool slot freed, in one line, and
+the new run proceeds.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 import dagster as dg
 
+if TYPE_CHECKING:
+    from orchestration.resources import StudyLocations
 
-IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
-STALE_AFTER = timedelta(hours=2)  # the job's own limit is 1 hour: an older "started" run died without saying so
+LOCK_FILE = ".lock"  # in SSC_HOME: held (fcntl.flock) by the one process writing this home
+# A QUEUED run has no process yet: the daemon's queue starts it after this one (max_concurrent_runs: 1)
+IN_PROGRESS = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 FULL_LOG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 
 
-def run_in_progress(instance: dg.DagsterInstance) -> str | None:
-    """The id of a nightly run in progress on this instance (DuckDB takes one writer), if any."""
-    cutoff = datetime.now(timezone.utc) - STALE_AFTER
+class HomeBusy(Exception):
+    """Another process writes this SSC_HOME; the message names its run and pid (one line)."""
+
+
+@contextmanager
+def home_lock(home: Path, run_id: str) -> Iterator[None]:
+    """Hold ``home/.lock`` (an exclusive ``fcntl.flock``, non-blocking) meanwhile, with ``"<run_id> <pid>"`` written
+    in it. The OS releases it when this process ends, however it ends (kill -9 too), so a free lock proves that no
+    ``make run`` is alive on this home. Raises HomeBusy ("run <id> (pid <n>) holds <path>") when another process
+    holds it, having changed nothing."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # not inherited by child processes (dbt)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 200).decode("utf-8", "replace").split()
+        os.close(fd)
+        who = f"run {holder[0]} (pid {holder[1]})" if len(holder) == 2 else "another process"
+        raise HomeBusy(f"{who} holds {path}") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{run_id} {os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _where_it_was(instance: dg.DagsterInstance, run_id: str) -> tuple[int | None, str | None]:
+    """(pid of the process that last wrote the run's events, the step started last and not ended), from its log."""
+    pid, open_steps = None, []
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        pid = event.pid or pid
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            open_steps.append(event.step_key)
+        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            open_steps = [step for step in open_steps if step != event.step_key]
+    return pid, (open_steps[-1] if open_steps else None)
+
+
+def recover_dead_runs(instance: dg.DagsterInstance) -> tuple[list[str], str | None]:
+    """Call while holding :func:`home_lock`. Each nightly run recorded STARTING or STARTED whose process is gone
+    (a ``make run`` run: the free lock proves it; a run the daemon or UI launched: its pid, from its event log, is
+    not alive) is marked failed (a RUN_FAILURE event, so the run-status sensors see it) and its pool slots
+    (``warehouse``) are freed. Returns (one line per such run: "run X died (pid N gone) at step Y: marked failed,
+    its warehouse slot freed"; the one-line description of a run whose process is still alive, or None)."""
+    from orchestration.run_end import FINISHED_HERE
+
+    said, storage = [], instance.event_log_storage
     for record in instance.get_run_records(dg.RunsFilter(job_name="nightly", statuses=IN_PROGRESS)):
-        if record.update_timestamp.replace(tzinfo=record.update_timestamp.tzinfo or timezone.utc) > cutoff:
-            return record.dagster_run.run_id
-    return None
+        run = record.dagster_run
+        pid, step = _where_it_was(instance, run.run_id)
+        made_here = all(run.tags.get(key) == value for key, value in FINISHED_HERE.items())
+        if not made_here and (pid is None or _alive(pid)):
+            return said, f"run {run.run_id} ({f'pid {pid}' if pid else 'no process yet'}) is in progress"
+        holds_slot = run.run_id in storage.get_concurrency_run_ids()
+        where = f"at step {step}" if step else "before its first step"
+        instance.report_run_failed(run, f"The run's process (pid {pid}) is gone: it died {where} (found by the "
+                                        "next run, which marked it failed and freed its pool slots).")
+        storage.free_concurrency_slots_for_run(run.run_id)
+        said.append(f"run {run.run_id} died (pid {pid or 'unknown'} gone) {where}: marked failed, "
+                    + ("its warehouse slot freed" if holds_slot else "it held no warehouse slot"))
+    return said, None
 
 
 @contextmanager
@@ -74,15 +152,28 @@ def main() -> int:
     except ValueError as error:  # says which, in one line, without a traceback
         print(f"nightly: not started: {error}", file=sys.stderr)
         return 2
+    print(f"nightly: inbox {Path(locations.inbox).resolve()}\nnightly: state {locations.home_dir}", flush=True)
+    run_id = str(uuid.uuid4())
+    try:
+        with home_lock(locations.home_dir, run_id):
+            return run_locked(locations, run_id)
+    except HomeBusy as busy:
+        print(f"nightly: not started: {busy}: one writer of the warehouse at a time")
+        return 1
+
+
+def run_locked(locations: StudyLocations, run_id: str) -> int:
+    """The nightly run ``run_id``, with this home's lock held: dead runs recovered first (one line each), then
+    the job, its end (orchestration/run_end.py) and the console's summary. Returns the exit code."""
     from orchestration.run_end import FINISHED_HERE, finish, summary
 
-    print(f"nightly: inbox {Path(locations.inbox).resolve()}\nnightly: state {locations.home_dir}", flush=True)
     instance = dg.DagsterInstance.get()
-    busy = run_in_progress(instance)
+    recovered, busy = recover_dead_runs(instance)
+    for line in recovered:
+        print(f"nightly: {line}", flush=True)
     if busy:
-        print(f"nightly: run {busy} is in progress on this SSC_HOME; not starting a second writer of the warehouse")
+        print(f"nightly: not started: {busy} on this SSC_HOME (started by the schedule or the UI)")
         return 1
-    run_id = str(uuid.uuid4())
     log_path = locations.logs / f"nightly-{run_id}.log"
     print(f"nightly: run {run_id} started; full log: {log_path}", flush=True)
     started, started_at = time.perf_counter(), time.time()
@@ -90,7 +181,7 @@ def main() -> int:
         result = definitions().get_job_def("nightly").execute_in_process(
             instance=instance, raise_on_error=False, run_id=run_id, run_config=FULL_LOG, tags=FINISHED_HERE)
     seconds = time.perf_counter() - started
-    verdict = finish(instance, run_id, locations, configured("warehouse"), started_at)
+    verdict = finish(instance, run_id, locations, configured("warehouse"), started_at, configured("alerts"))
 
     lines = summary(verdict, locations, run_id, log_path,
                     f"{'succeeded' if result.success else 'stopped'} in {seconds:.1f} s")

@@ -1,13 +1,18 @@
-"""analysis/results -> reports: outcomes.json with ard.csv, and the study report, each published atomically.
+"""analysis/results -> reports: outcomes.json, ard.csv and the study report, published as one set.
 
-Both are rendered from the analysis results dataset (the ARD); the report reads the marts only for its
-patient-level figures. They run only when every quality gate passed (the gates are blocking checks upstream), so a
-blocked run leaves the last published outcomes.json, ard.csv and report.html byte for byte as they were.
+All are rendered from the analysis results dataset (the ARD); the report reads the marts only for its
+patient-level figures. outcomes.json and ard.csv are staged in ``SSC_HOME/reports/.staging/<run id>/`` and published
+with report.html by the report's step (report.publish.publish_files: every file written before any replaces its
+target), so a run killed or failing between the two steps leaves the three from the same drop. They run only when
+every quality gate passed (the gates are blocking checks upstream), so a blocked run leaves the last published
+outcomes.json, ard.csv and report.html byte for byte as they were.
 """
 
 
+import shutil
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -21,10 +26,18 @@ from orchestration.assets.outcomes import RESULTS
 from orchestration.resources import StudyLocations, Warehouse
 from orchestration.verdict import published_verdict
 from orchestration.version import code_version
-from report.publish import dumps_json, publish_files, publish_text
+from report.publish import dumps_json, publish_files
 from report.study_report import render_study_report
 
 RESULTS_IN = {"results": dg.AssetIn(key=RESULTS)}
+OUTCOMES_JSON, ARD_CSV, REPORT_HTML = "outcomes.json", "ard.csv", "report.html"
+STAGING = ".staging"
+
+
+def staging(context: dg.AssetExecutionContext, locations: StudyLocations) -> Path:
+    """The folder the run stages outcomes.json and ard.csv in until the report publishes them: named for the run, or
+    for the run it re-executes (a re-execution from a failed report step finds what the original run staged)."""
+    return locations.reports / STAGING / (context.run.root_run_id or context.run.run_id)
 
 
 def provenance(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dict:
@@ -52,16 +65,19 @@ def provenance(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dict:
     ins=RESULTS_IN,
     kinds={"json", "csv"},
     description="SSC_HOME/reports/outcomes.json (every outcome with the contract's keys, unrounded, plus "
-                "provenance) and reports/ard.csv (the analysis results dataset it is read from), published together.",
+                "provenance) and reports/ard.csv (the analysis results dataset it is read from), staged for "
+                "reports/study_report, which publishes them with report.html as one set.",
 )
 def outcomes_json(context: dg.AssetExecutionContext, warehouse: Warehouse, locations: StudyLocations,
                   results: pd.DataFrame):
     document = outcomes_document(results)
     document["provenance"] = provenance(context, warehouse)
-    path, csv = locations.reports / "outcomes.json", locations.reports / "ard.csv"
-    publish_files({path: dumps_json(document), csv: to_csv(results)})
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
-                                          "ard": dg.MetadataValue.path(str(csv)),
+    shutil.rmtree(locations.reports / STAGING, ignore_errors=True)  # what killed runs staged (one writer: the lock)
+    folder = staging(context, locations)
+    publish_files({folder / OUTCOMES_JSON: dumps_json(document), folder / ARD_CSV: to_csv(results)})
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(locations.reports / OUTCOMES_JSON)),
+                                          "ard": dg.MetadataValue.path(str(locations.reports / ARD_CSV)),
+                                          "staged": dg.MetadataValue.path(str(folder)),
                                           "drop": document["provenance"]["drop_id"]})
 
 
@@ -69,10 +85,11 @@ def outcomes_json(context: dg.AssetExecutionContext, warehouse: Warehouse, locat
     key=["reports", "study_report"],
     group_name="reports",
     ins=RESULTS_IN,
-    deps=[model_key("adbds"), FINDINGS],
+    deps=[model_key("adbds"), FINDINGS, outcomes_json],
     kinds={"html"},
     description="SSC_HOME/reports/report.html: the self-contained study report for clinicians, rendered from the "
-                "analysis results (patient trajectories from marts.adbds).",
+                "analysis results (patient trajectories from marts.adbds), published with the outcomes.json and "
+                "ard.csv reports/outcomes_json staged, as one set.",
 )
 def study_report(context: dg.AssetExecutionContext, warehouse: Warehouse, locations: StudyLocations,
                  results: pd.DataFrame):
@@ -81,8 +98,11 @@ def study_report(context: dg.AssetExecutionContext, warehouse: Warehouse, locati
     quality = warehouse.read_tables("quality.findings", "quality.reconciliation")
     html = render_study_report(results, adbds, quality, provenance(context, warehouse),
                                verdict=published_verdict(quality["findings"]))
-    path = locations.reports / "report.html"
-    publish_text(path, html)
+    path, folder = locations.reports / REPORT_HTML, staging(context, locations)
+    staged = {locations.reports / name: (folder / name).read_bytes().decode("utf-8")
+              for name in (OUTCOMES_JSON, ARD_CSV)}
+    publish_files({**staged, path: html})
+    shutil.rmtree(locations.reports / STAGING)
     with warehouse.connect() as conn:  # this run becomes the one the next runs compare with
         mark_published(conn, context.run.run_id)
     seconds = time.perf_counter() - started
