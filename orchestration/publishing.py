@@ -19,7 +19,6 @@ import pandas as pd
 
 from ingest.drops import drop_time
 from orchestration.resources import StudyLocations, Warehouse
-from orchestration.verdict import open_findings
 from orchestration.version import code_version
 from quality.findings import findings_frame
 from report._common import records
@@ -77,11 +76,6 @@ class StewardInputs:
     findings: pd.DataFrame = field(default_factory=findings_frame)
     reconciliation: pd.DataFrame = field(default_factory=pd.DataFrame)
     provenance: dict = field(default_factory=dict)
-
-    @property
-    def errors(self) -> int:
-        """The errors the stewards have open: rows of the worklist (orchestration.verdict.open_findings)."""
-        return open_findings(self.findings)[0]
 
 
 def warehouse_steward_inputs(warehouse: Warehouse) -> StewardInputs:

@@ -24,8 +24,9 @@ from orchestration.jobs import nightly_job
 from orchestration.publishing import (STEWARD_PAGE, StewardInputs, publish_steward_report, published_steward_inputs,
                                       warehouse_steward_inputs)
 from orchestration.resources import Alerts, StudyLocations, Warehouse
-from orchestration.verdict import PUBLISHED, Verdict, decide, open_findings, read_events
+from orchestration.verdict import PUBLISHED, Verdict, decide, read_events
 from report.status import restamp
+from report.worklist import open_problems
 
 VERDICT_TAG = "ssc/verdict"
 FINISHED_BY = "ssc/finished_by"
@@ -50,7 +51,7 @@ def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations,
         steward = warehouse_steward_inputs(warehouse)
     else:  # the gate did not run: what an earlier step published in this run (ingest refusing the drop), if any
         steward = published_steward_inputs(locations, since=started_at) or StewardInputs()
-    errors, warnings = open_findings(steward.findings)
+    errors, warnings = open_problems(steward.findings)
     verdict = decide(events, error_findings=errors, dbt_logs=dbt_logs(locations.dbt_logs, run_id))
     instance.add_run_tags(run_id, {VERDICT_TAG: verdict.text})
     restamp(locations.reports / REPORT_PAGE, {
@@ -108,22 +109,25 @@ def _finish_run(context: dg.RunStatusSensorContext, locations: StudyLocations, w
     return dg.SkipReason(f"run {run.run_id}: {verdict.text}")
 
 
-@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[nightly_job],
-                      default_status=dg.DefaultSensorStatus.RUNNING, name="nightly_verdict_on_success",
-                      description="When a nightly run started by the schedule or the UI succeeds: its verdict on the "
-                                  "run (ssc/verdict), the report's status line and the steward worklist's banner.")
-def nightly_verdict_on_success(context: dg.RunStatusSensorContext, locations: StudyLocations, warehouse: Warehouse,
-                              alerts: Alerts):
-    return _finish_run(context, locations, warehouse, alerts)
+def _verdict_sensor(status: dg.DagsterRunStatus, name: str, description: str) -> dg.RunStatusSensorDefinition:
+    """A run-status sensor on ``nightly`` runs reaching ``status`` that ends them as ``make run`` does."""
+
+    @dg.run_status_sensor(run_status=status, monitored_jobs=[nightly_job], name=name, description=description,
+                          default_status=dg.DefaultSensorStatus.RUNNING)
+    def verdict_sensor(context: dg.RunStatusSensorContext, locations: StudyLocations, warehouse: Warehouse,
+                       alerts: Alerts):
+        return _finish_run(context, locations, warehouse, alerts)
+
+    return verdict_sensor
 
 
-@dg.run_status_sensor(run_status=dg.DagsterRunStatus.FAILURE, monitored_jobs=[nightly_job],
-                      default_status=dg.DefaultSensorStatus.RUNNING, name="nightly_verdict_on_failure",
-                      description="When a nightly run started by the schedule or the UI is blocked or fails: its "
-                                  "verdict on the run, the report's 'not updated since' line and the worklist banner.")
-def nightly_verdict_on_failure(context: dg.RunStatusSensorContext, locations: StudyLocations, warehouse: Warehouse,
-                              alerts: Alerts):
-    return _finish_run(context, locations, warehouse, alerts)
-
+nightly_verdict_on_success = _verdict_sensor(
+    dg.DagsterRunStatus.SUCCESS, "nightly_verdict_on_success",
+    "When a nightly run started by the schedule or the UI succeeds: its verdict on the run (ssc/verdict), the "
+    "report's status line and the steward worklist's banner.")
+nightly_verdict_on_failure = _verdict_sensor(
+    dg.DagsterRunStatus.FAILURE, "nightly_verdict_on_failure",
+    "When a nightly run started by the schedule or the UI is blocked or fails: its verdict on the run, the "
+    "report's 'not updated since' line and the worklist banner.")
 
 SENSORS = [nightly_verdict_on_success, nightly_verdict_on_failure]

@@ -16,7 +16,7 @@ Rules:
   that does not build) blocks at that step with the Failure's description, and any other exception is a failure
   of the pipeline, named by its class and first line;
 - ``error_findings`` (the errors the stewards have open for this drop: rows of its worklist, see
-  ``open_findings``) only qualifies a published run.
+  ``report.worklist.open_problems``) only qualifies a published run.
 
 Messages are single lines (cut at ``LINE_LIMIT`` characters, a step's at ``STEP_LINE_LIMIT``), without
 Dagster's class names or tracebacks (those stay in the full log). Pure: no I/O; the inputs are Dagster
@@ -112,19 +112,13 @@ class Verdict:
         return 0 if self.outcome == PUBLISHED else 1
 
 
-def open_findings(findings) -> tuple[int, int]:
-    """``(errors, warnings)`` the stewards have open for a drop: the rows of its worklist by severity
-    (report.worklist.open_problems: a cause with its consequences is one) from its quality.findings DataFrame."""
-    from report.worklist import open_problems
-
-    return open_problems(findings)
-
-
 def published_verdict(findings) -> dict:
     """The status a report carries when its asset renders it: every gate upstream has passed, so the run is
     published, qualified by the drop's open errors (the end of the run rewrites it with the final
     verdict: report/status.py)."""
-    errors, warnings = open_findings(findings)
+    from report.worklist import open_problems
+
+    errors, warnings = open_problems(findings)
     return {"outcome": PUBLISHED, "text": Verdict(PUBLISHED, errors=errors).text, "errors": errors,
             "warnings": warnings}
 

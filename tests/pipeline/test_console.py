@@ -20,6 +20,7 @@ from orchestration.version import code_version
 from pipeline.test_nightly import DEMO_INBOX, run_nightly
 from quality.findings import Finding, findings_frame
 from quality.store import combine_findings, write_findings, write_reconciliation
+from report.worklist import open_problems
 
 DATE_ERROR = Finding(rule="date_format", severity="error", category="conformance", action="nulled",
                      message="enrollment_date '12/7/2016' is not YYYY-MM-DD", record_id="7", event="baseline_arm_1",
@@ -79,13 +80,13 @@ def test_the_end_of_run_page_shows_the_current_drop_of_the_warehouse_under_the_v
              for d, n in (("old", 10), ("new", 12))]))
 
     inputs = warehouse_steward_inputs(Warehouse(database=str(path)))
-    assert set(inputs.findings["drop_id"]) == {"new"} and inputs.errors == 1
+    assert set(inputs.findings["drop_id"]) == {"new"} and open_problems(inputs.findings)[0] == 1
     assert inputs.reconciliation["export_rows"].tolist() == [12]
     assert inputs.provenance == {"drop_id": "new", "records_file": "b.csv", "records_sha256": "bb",
                                  "export_datetime": "2026-11-25 02:00:00"}
 
     verdict = {"outcome": "blocked", "text": "BLOCKED at no_death_before_day0: record 7 died before day 0",
-               "errors": inputs.errors}
+               "errors": open_problems(inputs.findings)[0]}
     page = Path(publish_steward_report(locations(tmp_path), inputs.findings, gate_results=[
         {"gate": "structure_matches_study", "passed": True, "message": "ok"}], reconciliation=inputs.reconciliation,
         provenance=inputs.provenance, verdict=verdict))
@@ -101,7 +102,7 @@ def test_what_a_step_published_is_kept_for_the_end_of_run_rewrite(tmp_path):
     kept = published_steward_inputs(locations(tmp_path), since=before)
     assert kept.findings[["rule", "record_id", "field", "source_row"]].values.tolist() == [
         ["date_format", "7", "enrollment_date", 3]]
-    assert kept.errors == 1 and kept.provenance == {"drop_id": "2026-11-25T0200", "code_version": code_version(),
+    assert open_problems(kept.findings)[0] == 1 and kept.provenance == {"drop_id": "2026-11-25T0200", "code_version": code_version(),
                                                     "export_datetime": "2026-11-25 02:00"}  # the drop's name says
     assert published_steward_inputs(locations(tmp_path), since=time.time() + 60) is None  # an older run's page
 
