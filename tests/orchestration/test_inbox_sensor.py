@@ -28,6 +28,16 @@ def copy_drop(inbox: Path, drop_id: str = DEMO_DROP.name, source: Path = DEMO_DR
     return folder
 
 
+def move_drop(inbox: Path, staging: Path) -> Path:
+    """Put the demo drop into a watched inbox the way an export job should: written elsewhere, then renamed in (one
+    atomic step), so the daemon never sees it half-copied (the settling time is zero in these tests)."""
+    shutil.rmtree(staging, ignore_errors=True)
+    written = copy_drop(staging)
+    if (inbox / written.name).exists():
+        shutil.rmtree(inbox / written.name)
+    return written.rename(inbox / written.name)
+
+
 def records_sha(folder: Path) -> str:
     return hashlib.sha256(next(folder.glob("*_DATA_*.csv")).read_bytes()).hexdigest()
 
@@ -106,12 +116,13 @@ def test_the_daemon_starts_a_new_drop_once(tmp_path):
     (dagster_home / "dagster.yaml").write_text(config.replace("max_concurrent_runs: 1", "max_concurrent_runs: 0"))
     env = {**os.environ, "SSC_INBOX": str(inbox), "SSC_HOME": str(home), "DAGSTER_HOME": str(dagster_home),
            "SSC_DROP_SETTLE_SECONDS": "0"}
-    daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-                              cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    log = tmp_path / "daemon.log"
+    with open(log, "w") as sink:
+        daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+                                  cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         instance = dg.DagsterInstance.from_config(str(dagster_home))
-        folder = copy_drop(inbox)
+        folder = move_drop(inbox, tmp_path / "staging")
 
         def runs():
             return instance.get_runs(filters=dg.RunsFilter(job_name="nightly"))
@@ -120,16 +131,22 @@ def test_the_daemon_starts_a_new_drop_once(tmp_path):
             states = [s for s in instance.all_instigator_state() if s.instigator_name == "inbox_sensor"]
             return sum(len(instance.get_ticks(s.instigator_origin_id, s.selector_id)) for s in states)
 
-        deadline = time.monotonic() + 40
-        while not runs() and time.monotonic() < deadline:
-            time.sleep(1)
+        def wait_for(condition, what: str, limit: float = 300) -> None:
+            """A liveness limit, not a speed check: a loaded CI machine takes a minute or more to load the code
+            location; the daemon's own log is quoted when it never gets there."""
+            deadline = time.monotonic() + limit
+            while not condition():
+                if daemon.poll() is not None or time.monotonic() > deadline:
+                    tail = log.read_text()[-3000:]
+                    pytest.fail(f"{what}: not seen after {limit:.0f} s (daemon exit code {daemon.poll()}); "
+                                f"daemon log ends:\n{tail}")
+                time.sleep(1)
+
+        wait_for(lambda: runs(), "a run requested by inbox_sensor for the new drop")
         assert [r.tags.get("dagster/run_key") for r in runs()] == [f"{folder.name}:{records_sha(folder)}"]
         seen = ticks()
-        copy_drop(inbox)  # the same export again
-        deadline = time.monotonic() + 45
-        while ticks() == seen and time.monotonic() < deadline:
-            time.sleep(1)
-        assert ticks() > seen, "the sensor did not evaluate again"
+        move_drop(inbox, tmp_path / "staging")  # the same export again
+        wait_for(lambda: ticks() > seen, "inbox_sensor evaluating again after the same export was copied in")
         assert len(runs()) == 1
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
