@@ -17,6 +17,9 @@ same pages in one build (``context.build_data_docs`` with the identifiers of the
 
 Offline: this GX build sends no usage statistics (it has no analytics module); the project config still says
 ``analytics_enabled: false``. Progress bars are off; GX's loggers are set to WARNING when a context is opened.
+The site's pages are made to work without a network and to show the drop's values as text, and only the last
+60 drops' validation results are kept: see :mod:`quality.data_docs` (its renderers and views are the site's,
+:func:`~quality.data_docs.prune` and :func:`~quality.data_docs.finish_build` run around each build).
 
 ``GXRunner()`` without directories gives an ephemeral (in-memory) context without Data Docs: for tests.
 """
@@ -36,6 +39,8 @@ import numpy as np
 import pandas as pd
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
+
+from quality import data_docs
 
 ROW = "_row"  # positional row number added to every validated frame (the index column GX reports back)
 DATASOURCE = "ssc_warehouse"
@@ -75,13 +80,7 @@ def open_context(gx_dir: str | Path | None = None, data_docs_dir: str | Path | N
         context.variables.progress_bars = quiet
         changed = True
     if data_docs_dir is not None:
-        site = {
-            "class_name": "SiteBuilder",
-            "show_how_to_buttons": False,
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                              "base_directory": str(Path(data_docs_dir).resolve())},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        }
+        site = data_docs.site_config(data_docs_dir)
         sites = context.list_data_docs_sites() or {}
         if dict(sites.get(DOCS_SITE, {})) != site or len(sites) != 1:
             context.variables.data_docs_sites = {DOCS_SITE: site}
@@ -209,13 +208,22 @@ class GXRunner:
                         seconds=time.perf_counter() - started)
 
     def build_docs(self) -> Path | None:
-        """Render the results validated since the last call (and their suites) and rebuild the index; the index
-        path, or None without Data Docs."""
+        """Prune the validation results of all but the last 60 drops, render the results validated since the last
+        call (and their suites), rebuild the index, then point the pages built at the local copies of their CSS,
+        fonts and scripts; the index path, or None without Data Docs.
+
+        Raises :class:`quality.data_docs.DataDocsError` if a page built would still load anything from the network.
+        """
         if self.data_docs_dir is None:
             return None
+        data_docs.prune(self.context, self.data_docs_dir)
         pages = [page for result_id in self._results for page in (result_id, result_id.expectation_suite_identifier)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=pages or None)
+        data_docs.finish_build(self.data_docs_dir, [
+            (section, *identifier.to_tuple()) for result_id in self._results
+            for section, identifier in (("validations", result_id),
+                                        ("expectations", result_id.expectation_suite_identifier))] or None)
         self._results = []
         return self.index_path
