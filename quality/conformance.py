@@ -30,6 +30,7 @@ from quality.suites import (
     PLACEMENT_RULES,
     RAW_INDEX_COLUMNS,
     assessment_mask,
+    has_text,
     instrument_frame,
     instrument_suite,
     placement_suite,
@@ -79,9 +80,9 @@ def prepare_records(records: pd.DataFrame, study: Study) -> pd.DataFrame:
             continue
         s = frame[c]
         if s.dtype == object or str(s.dtype).startswith("string"):
-            blank = s.astype("string").str.strip().fillna("") == ""
-            if blank.any():
-                frame[c] = s.astype(object).where(~blank, None)
+            present = has_text(s)
+            if not present.all():
+                frame[c] = s.astype(object).where(present, None)
         else:  # a typed column from a hand-built frame: back to text, as raw.records holds it
             frame[c] = s.astype("string").astype(object).where(s.notna(), None)
     return frame

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
+import numpy as np
 import pandas as pd
 
 from quality.gx_findings import rule_meta
@@ -46,20 +47,35 @@ def date_format_of(f: Field) -> tuple[str, str]:
     return DATE_REGEX, "%Y-%m-%d"
 
 
+def by_value(series: pd.Series, judge, missing) -> pd.Series:
+    """``judge`` (a cell-by-cell function of a Series) applied once per distinct non-null value of ``series``
+    and spread back to its cells; null cells get ``missing``. Same index as ``series``."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    judged = judge(pd.Series(uniques)).to_numpy()
+    out = np.append(judged.astype(object), [missing])[codes]
+    return pd.Series(out, index=series.index)
+
+
 def valid_dates(series: pd.Series, f: Field | None = None) -> pd.Series:
     """True where the value is a valid ISO date (format and calendar); False elsewhere (nulls included)."""
     regex, fmt = date_format_of(f) if f is not None else (DATE_REGEX, "%Y-%m-%d")
-    s = series.astype("string")
-    ok = s.str.match(regex).fillna(False).astype(bool)
-    parsed = pd.to_datetime(s.where(ok), format=fmt, errors="coerce")
-    return ok & parsed.notna()
+
+    def judge(values: pd.Series) -> pd.Series:
+        s = values.astype("string")
+        ok = s.str.match(regex).fillna(False).astype(bool)
+        return ok & pd.to_datetime(s.where(ok), format=fmt, errors="coerce").notna()
+
+    return by_value(series, judge, False).astype(bool)
 
 
 def parse_numbers(series: pd.Series, integer: bool = False) -> pd.Series:
     """Float values where the text is a valid number (integer), NaN elsewhere."""
-    s = series.astype("string").str.strip()
-    ok = s.str.match(INTEGER_REGEX if integer else NUMBER_REGEX).fillna(False).astype(bool)
-    return pd.to_numeric(s.where(ok), errors="coerce").astype("float64")
+    def parse(values: pd.Series) -> pd.Series:
+        s = values.astype("string").str.strip()
+        ok = s.str.match(INTEGER_REGEX if integer else NUMBER_REGEX).fillna(False).astype(bool)
+        return pd.to_numeric(s.where(ok), errors="coerce").astype("float64")
+
+    return by_value(series, parse, np.nan).astype("float64")
 
 
 def _bound(text: str) -> float | None:
@@ -95,14 +111,20 @@ def detection_columns(study: Study, form: str, columns) -> list[str]:
     return out
 
 
+def has_text(series: pd.Series, zero_is_empty: bool = False) -> np.ndarray:
+    """Bool array: True where the cell is not null and its text, stripped, is not empty (nor ``"0"`` when
+    ``zero_is_empty``: an unticked checkbox). Judged once per distinct value (``pd.factorize``), not per cell:
+    the drop's columns hold few distinct values, and this runs on every column of every row."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    texts = (str(u).strip() for u in uniques)
+    judged = np.fromiter((t != "" and not (zero_is_empty and t == "0") for t in texts), dtype=bool,
+                         count=len(uniques))
+    return np.append(judged, False)[codes]  # code -1 (null) takes the last entry
+
+
 def filled(frame: pd.DataFrame, column: str, checkbox: bool) -> pd.Series:
-    s = frame[column]
-    present = s.notna()
-    if s.dtype == object or str(s.dtype).startswith("string"):
-        present &= s.astype("string").str.strip().fillna("") != ""
-    if checkbox:
-        present &= s.astype("string").str.strip() != "0"
-    return present.fillna(False).astype(bool)
+    """True where ``column`` is filled (see :func:`has_text`; an unticked checkbox ``0`` is not filled)."""
+    return pd.Series(has_text(frame[column], zero_is_empty=checkbox), index=frame.index)
 
 
 def assessment_mask(frame: pd.DataFrame, study: Study, form: str) -> pd.Series:

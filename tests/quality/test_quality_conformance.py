@@ -325,3 +325,22 @@ def test_suites_follow_the_dictionary():
     res = run_conformance(df, study)
     f = res.findings[res.findings["field"] == "bnp_pg_ml"]
     assert list(f["rule"]) == ["number_format"]
+
+
+def test_cell_judgements_once_per_distinct_value_match_cell_by_cell():
+    """has_text, valid_dates and parse_numbers judge each distinct value once and spread it back: the result is
+    the cell-by-cell one, on the frame's own index, nulls included (hand-computed)."""
+    from quality.suites import has_text, parse_numbers, valid_dates
+
+    cells = pd.Series(["1", None, " ", "", "0", " 0 ", float("nan"), "1", "x"], index=range(10, 19), dtype=object)
+    assert has_text(cells).tolist() == [True, False, False, False, True, True, False, True, True]
+    assert has_text(cells, zero_is_empty=True).tolist() == [True, False, False, False, False, False, False, True,
+                                                            True]
+    dates = pd.Series(["2024-02-29", "2023-02-29", None, "2024-02-29", "24-01-01"], index=[5, 3, 9, 1, 7])
+    got = valid_dates(dates)
+    assert got.index.tolist() == [5, 3, 9, 1, 7] and got.tolist() == [True, False, False, True, False]
+    numbers = parse_numbers(pd.Series([" 12 ", "1.5", None, "1e3", "12", "-3"], index=list("abcdef")), integer=True)
+    assert numbers.index.tolist() == list("abcdef")
+    assert numbers.dtype == "float64"
+    assert numbers.fillna(-999).tolist() == [12.0, -999, -999, -999, 12.0, -3.0]
+    assert parse_numbers(pd.Series([], dtype=object)).empty
