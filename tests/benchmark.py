@@ -1,6 +1,23 @@
-"""``make bench``: time the nightly job on a generated drop (default 2,000 patients), step by step.
+"""``make bench``: the nightly job timed on generated drops of 2,000, 20,000 and 100,000 patients.
 
-    python tests/benchmark.py --patients 2000 [--defects] [--keep DIR]
+    python tests/benchmark.py [--patients 2000 --patients 20000 ...] [--runs 3] [--seed 2000] [--defects] [--keep]
+
+Each drop is generated once (``python -m study.generate``) and kept under ``SSC_HOME/bench/drops/<patients>-<seed>``
+(``-defects`` added with --defects); ``<that>.json`` beside it records its export rows and is written last, so a
+drop whose generation was interrupted is generated again. Each run is ``make run`` in a subprocess with its own
+SSC_HOME (``SSC_HOME/bench/runs/<patients>-<seed>-<n>``, removed afterwards unless --keep). Per run:
+
+- process wall: ``make run`` started to exited (seconds); CPU: user + system time of the whole process tree (dbt
+  and every other descendant included; ``os.wait4`` of the ``make`` process); peak RSS: the largest single
+  process of the tree (its ``ru_maxrss``, GB);
+- from the run's Dagster event log (its DAGSTER_HOME, read after the run): job wall (RUN_START to
+  RUN_SUCCESS/RUN_FAILURE), each step's own time (STEP_START to STEP_SUCCESS/STEP_FAILURE), the orchestration
+  overhead (job wall minus the sum of the step times) and outside the job (process wall minus job wall:
+  start-up, code location load and the run's end).
+
+With ``--runs N`` each figure is the median of N runs. The table is printed and written to
+``SSC_HOME/bench/<UTC time>.json`` and ``.txt`` (with the machine's load average before and after: the benchmark
+measures a quiet machine only if nothing else runs). Exit 1 when a run is not published.
 """
 
 from __future__ import annotations
@@ -9,61 +26,181 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
-import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
+import dagster as dg
+import duckdb
+
 REPO = Path(__file__).resolve().parents[1]
+SIZES = (2000, 20000, 100000)
+JOB_EVENTS = {dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE,
+              dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+STEP_END = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+RUN_END = {dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE}
+# figures of a run, in the table's order: (key, label, format)
+FIGURES = [("export_rows", "export rows", "{:,.0f}"), ("process_wall_s", "process wall (s)", "{:.1f}"),
+           ("cpu_s", "CPU user+sys, process tree (s)", "{:.1f}"), ("peak_rss_gb", "peak RSS, largest process (GB)",
+                                                                    "{:.2f}"),
+           ("job_wall_s", "job wall (s)", "{:.1f}"), ("overhead_s", "orchestration overhead (s)", "{:.1f}"),
+           ("outside_job_s", "outside the job: start-up, run end (s)", "{:.1f}")]
+
+
+def stage_times(dagster_home: Path, run_id: str | None = None) -> dict:
+    """The job's times from the event log of run ``run_id`` (default: the instance's latest run) in the Dagster
+    instance at ``dagster_home``: ``{"run_id", "status", "job_wall_s", "steps": {step key: seconds, in start
+    order}, "overhead_s"}`` (overhead: job wall minus the steps' sum; the nightly job runs one step at a time).
+    A step started and never ended counts to the run's end. ValueError when the instance has no such run, or the
+    run has not ended."""
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        if run_id is None:
+            records = instance.get_run_records(limit=1)
+            if not records:
+                raise ValueError(f"{dagster_home}: the Dagster instance holds no run")
+            run_id = records[0].dagster_run.run_id
+        run = instance.get_run_by_id(run_id)
+        if run is None:
+            raise ValueError(f"{dagster_home}: no run {run_id}")
+        entries = instance.all_logs(run_id, of_type=JOB_EVENTS)
+    run_start = next((e.timestamp for e in entries if e.dagster_event_type == dg.DagsterEventType.RUN_START), None)
+    run_end = next((e.timestamp for e in entries if e.dagster_event_type in RUN_END), None)
+    if run_start is None or run_end is None:
+        raise ValueError(f"{dagster_home}: run {run_id} has not ended ({run.status.value})")
+    started, steps = {}, {}
+    for entry in entries:
+        if entry.dagster_event_type == dg.DagsterEventType.STEP_START:
+            started[entry.step_key] = entry.timestamp
+        elif entry.dagster_event_type in STEP_END and entry.step_key in started:
+            steps[entry.step_key] = entry.timestamp - started[entry.step_key]
+    steps.update({key: run_end - at for key, at in started.items() if key not in steps})
+    steps = dict(sorted(steps.items(), key=lambda item: started[item[0]]))
+    job_wall = run_end - run_start
+    return {"run_id": run_id, "status": run.status.value, "job_wall_s": job_wall, "steps": steps,
+            "overhead_s": job_wall - sum(steps.values())}
+
+
+def run_measured(command: list[str], env: dict, cwd: Path, console: Path) -> dict:
+    """Run ``command`` (stdout and stderr to ``console``) and wait for it: ``{"exit_code", "process_wall_s",
+    "cpu_s": user + system seconds of the process and every descendant it waited for, "peak_rss_gb": ru_maxrss
+    of the largest of them}`` (Linux: ru_maxrss in KiB)."""
+    with open(console, "wb") as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+    return {"exit_code": process.returncode, "process_wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "peak_rss_gb": usage.ru_maxrss / 2**20}
+
+
+def drop(bench: Path, patients: int, seed: int, defects: bool) -> tuple[Path, int]:
+    """(the inbox holding the generated drop, its export rows): generated once, then taken from
+    ``bench/drops``."""
+    name = f"{patients}-{seed}" + ("-defects" if defects else "")
+    inbox, meta = bench / "drops" / name, bench / "drops" / f"{name}.json"
+    if meta.exists():
+        return inbox, json.loads(meta.read_text(encoding="utf-8"))["export_rows"]
+    shutil.rmtree(inbox, ignore_errors=True)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "study.generate", "--patients", str(patients), "--seed", str(seed),
+                    "--out", str(inbox)] + (["--defects"] if defects else []), cwd=REPO, check=True,
+                   stdout=subprocess.DEVNULL)
+    generated = time.perf_counter() - started
+    (records,) = inbox.glob("*/SSC_DATA_*.csv")
+    with duckdb.connect() as connection:
+        rows = connection.execute("select count(*) from read_csv(?, all_varchar = true)", [str(records)]).fetchone()[0]
+    meta.write_text(json.dumps({"patients": patients, "seed": seed, "defects": defects, "export_rows": rows,
+                                "generated_s": round(generated, 1)}), encoding="utf-8")
+    print(f"bench: generated {patients:,} patients ({rows:,} export rows) in {generated:.1f} s: {inbox}",
+          flush=True)
+    return inbox, rows
+
+
+def one_run(bench: Path, inbox: Path, name: str, keep: bool) -> dict:
+    """``make run`` on ``inbox`` with its own SSC_HOME: the figures of :func:`run_measured` and
+    :func:`stage_times`."""
+    home = bench / "runs" / name
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    env = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env.update(SSC_HOME=str(home), SSC_INBOX=str(inbox), SSC_ALLOW_DEMO_KEY="1")  # generated: the demo key is fine
+    console = bench / "runs" / f"{name}.console.txt"
+    figures = run_measured(["make", "--no-print-directory", "run", f"SSC_HOME={home}", f"SSC_INBOX={inbox}"],
+                           env, REPO, console)
+    try:
+        figures.update(stage_times(home / "dagster"))
+    except ValueError:
+        pass  # the job did not run (a setting refused): the console says why
+    figures["outside_job_s"] = figures["process_wall_s"] - figures.get("job_wall_s", 0.0)
+    if figures["exit_code"] != 0:
+        print(f"bench: {name}: make run exited {figures['exit_code']}: "
+              f"{console.read_text(encoding='utf-8').strip().splitlines()[-1]} (console: {console})", flush=True)
+    if not keep:
+        shutil.rmtree(home)
+    return figures
+
+
+def median_of(runs: list[dict]) -> dict:
+    """Each figure's median over ``runs`` (steps: over the runs that have the step)."""
+    keys = [key for key, _, _ in FIGURES if key != "export_rows" and all(key in run for run in runs)]
+    steps = {step: statistics.median(run["steps"][step] for run in runs if step in run.get("steps", {}))
+             for run in runs for step in run.get("steps", {})}
+    return {**{key: statistics.median(run[key] for run in runs) for key in keys}, "steps": steps}
+
+
+def table(sizes: list[dict]) -> str:
+    """The figures as text: a row per figure and per step, a column per drop size."""
+    steps = list(dict.fromkeys(step for size in sizes for step in size["median"]["steps"]))
+    width = max([len(label) for _, label, _ in FIGURES] + [len(s) + 2 for s in steps])
+    lines = [f"{'patients':{width}}" + "".join(f"{size['patients']:>12,}" for size in sizes)]
+    for key, label, form in FIGURES:
+        cells = [size["export_rows"] if key == "export_rows" else size["median"].get(key) for size in sizes]
+        lines.append(f"{label:{width}}" + "".join(f"{form.format(c) if c is not None else '-':>12}" for c in cells))
+    lines.append("each step's own time (s)")
+    for step in steps:
+        cells = [size["median"]["steps"].get(step) for size in sizes]
+        lines.append(f"  {step:{width - 2}}" + "".join(f"{f'{c:.1f}' if c is not None else '-':>12}" for c in cells))
+    runs = ", ".join(f"{size['patients']:,}: {len(size['runs'])}" for size in sizes)
+    lines.append(f"(each figure the median of the runs per size: {runs})")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tests/benchmark.py")
-    parser.add_argument("--patients", type=int, default=2000)
+    parser = argparse.ArgumentParser(prog="tests/benchmark.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--patients", type=int, action="append", help=f"a drop size (repeatable; default {SIZES})")
+    parser.add_argument("--runs", type=int, default=1, help="runs per size; each figure is their median")
     parser.add_argument("--seed", type=int, default=2000)
-    parser.add_argument("--defects", action="store_true")
-    parser.add_argument("--keep", type=Path, help="folder to keep inbox and SSC_HOME in (default: a temp dir)")
+    parser.add_argument("--defects", action="store_true", help="generate the drops with injected defects")
+    parser.add_argument("--keep", action="store_true", help="keep each run's SSC_HOME under SSC_HOME/bench/runs")
     args = parser.parse_args(argv)
 
-    root = args.keep or Path(tempfile.mkdtemp(prefix="ssc-bench-"))
-    inbox, home = root / "inbox", root / "home"
-    shutil.rmtree(inbox, ignore_errors=True), shutil.rmtree(home, ignore_errors=True)
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "study.generate", "--patients", str(args.patients), "--seed",
-                    str(args.seed), "--out", str(inbox)] + (["--defects"] if args.defects else []), check=True)
-    generated = time.perf_counter() - started
-
-    (home / "dagster").mkdir(parents=True)
-    shutil.copy(REPO / "orchestration" / "dagster.yaml", home / "dagster" / "dagster.yaml")
-    env = {**os.environ, "SSC_HOME": str(home), "SSC_INBOX": str(inbox), "DAGSTER_HOME": str(home / "dagster"),
-           "SSC_ALLOW_DEMO_KEY": "1"}  # a generated drop: the demo key is fine
-    started = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "orchestration.nightly"], cwd=REPO, env=env, capture_output=True,
-                         text=True)
-    total = time.perf_counter() - started
-    print(run.stdout)
-    if run.returncode != 0:
-        print(run.stderr[-5000:], file=sys.stderr)
-        print(f"{args.patients} patients: the nightly run failed (exit {run.returncode})", file=sys.stderr)
-        return 1
-
-    # per-step durations from the Dagster event log of the run
-    sys.path.insert(0, str(REPO))
-    os.environ.update(env)
-    import dagster as dg
-
-    instance = dg.DagsterInstance.get()
-    (record,) = instance.get_run_records(limit=1)
-    steps = instance.get_run_step_stats(record.dagster_run.run_id)
-    durations = sorted(((s.step_key, (s.end_time or 0) - (s.start_time or 0)) for s in steps), key=lambda x: -x[1])
-    print(f"{args.patients} patients: generated in {generated:.1f} s; nightly run {total:.1f} s "
-          f"({'succeeded' if run.returncode == 0 else 'FAILED'})")
-    for step, seconds in durations:
-        print(f"  {step:40s} {seconds:7.1f} s")
-    print(json.dumps({"patients": args.patients, "run_seconds": round(total, 1),
-                      "steps": {k: round(v, 2) for k, v in durations}}))
-    return run.returncode
+    home = Path(os.environ.get("SSC_HOME") or REPO / ".ssc_home").resolve()
+    bench = home / "bench"
+    bench.mkdir(parents=True, exist_ok=True)
+    load_before, sizes = os.getloadavg(), []
+    for patients in args.patients or SIZES:
+        inbox, rows = drop(bench, patients, args.seed, args.defects)
+        runs = []
+        for n in range(1, args.runs + 1):
+            runs.append(one_run(bench, inbox, f"{patients}-{args.seed}-{n}", args.keep))
+            print(f"bench: {patients:,} patients, run {n}/{args.runs}: exit {runs[-1]['exit_code']}, "
+                  f"{runs[-1]['process_wall_s']:.1f} s", flush=True)
+        sizes.append({"patients": patients, "seed": args.seed, "defects": args.defects, "export_rows": rows,
+                      "runs": runs, "median": median_of(runs)})
+    text = table(sizes)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    result = {"time": stamp, "cpus": os.cpu_count(), "load_average_before": load_before,
+              "load_average_after": os.getloadavg(), "sizes": sizes, "table": text}
+    (bench / f"{stamp}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    (bench / f"{stamp}.txt").write_text(text + "\n", encoding="utf-8")
+    print(text)
+    print(f"bench: load average {load_before[0]:.1f} before, {result['load_average_after'][0]:.1f} after "
+          f"({os.cpu_count()} CPUs); written to {bench / stamp}.json")
+    return 0 if all(run["exit_code"] == 0 for size in sizes for run in size["runs"]) else 1
 
 
 if __name__ == "__main__":

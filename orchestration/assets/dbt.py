@@ -6,10 +6,16 @@ Lineage comes from the dbt manifest: a model or seed is the asset ``<schema>/<na
 (staging, intermediate, marts, reference: dbt_project.yml), a dbt source is the Python asset that writes it
 (``meta.dagster.asset_key`` in models/sources.yml), and Python assets name the models they read with
 :func:`model_key`. Each dbt command works on the warehouse file of the ``warehouse`` resource (the profile's
-``warehouse`` var) and writes its artifacts and its dbt.log under ``SSC_HOME/logs/dbt/<step>-<run>-<id>/``.
+``warehouse`` var) and writes its artifacts and its dbt.log under ``SSC_HOME/logs/dbt/<step>-<run>-<id>/``; when it
+ends, that folder keeps only what a person reads (:data:`KEPT_ARTIFACTS`) and the folders of the last
+:data:`KEPT_RUNS` runs are kept (:func:`keep_bounded`). The checkout's ``dbt_project/target`` holds only what
+``make manifest`` writes (the manifest the definitions load, and dbt's partial parse, copied into each target).
 """
 
+import gzip
 import json
+import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any, Mapping
@@ -49,11 +55,17 @@ translator = WarehouseTranslator()
 TIMELINE_SELECT = "resource_type:seed staging intermediate.timeline"
 # After the gate: exclusions applied, windows chosen, analysis datasets.
 ANALYSIS_SELECT = "intermediate.analysis marts"
+# What a dbt command's target folder keeps when it ends: its log and its results (what ran, how long, what
+# failed; the log holds the SQL that ran). The manifest, partial parse, graph and compiled SQL are the project's,
+# made again by any run, and several times the size of what is kept.
+KEPT_ARTIFACTS = ("dbt.log", "run_results.json")
+# The runs whose dbt folders are kept under SSC_HOME/logs/dbt: a week of nights.
+KEPT_RUNS = 7
 
 
 def dbt_target_path(locations: StudyLocations, context: dg.AssetExecutionContext) -> Path:
     """``SSC_HOME/logs/dbt/<step>-<run id[:7]>-<7 random hex>``: one folder per dbt command, named as
-    dagster-dbt names it (orchestration/nightly.py finds each step's dbt.log by that name)."""
+    dagster-dbt names it (orchestration/run_end.py finds each step's dbt.log by that name)."""
     name = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
     return locations.dbt_logs / name
 
@@ -64,7 +76,48 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse:
     variables = {"warehouse": warehouse.database,  # and the settings the SQL uses (study/analysis_settings.toml)
                  "enrollment_lookback_days": value("plausibility.enrollment_lookback")}
     args = ["build", "--indirect-selection", "buildable", "--vars", json.dumps(variables)]
-    yield from dbt.cli(args, context=context, target_path=dbt_target_path(locations, context)).stream()
+    target = dbt_target_path(locations, context)
+    try:
+        yield from dbt.cli(args, context=context, target_path=target).stream()
+    finally:
+        keep_bounded(target, context.run.run_id)
+
+
+def keep_bounded(target: Path, run_id: str, runs: int = KEPT_RUNS) -> None:
+    """After the dbt command of run ``run_id`` whose target folder is ``target`` (in SSC_HOME/logs/dbt): only
+    :data:`KEPT_ARTIFACTS` stay in ``target``; beside it, the dbt folders (``<step>-<run[:7]>-<id>``) of the
+    ``runs - 1`` runs that wrote theirs last are kept with their files gzipped (``dbt.log.gz``: a week of nights
+    in a few MB), those of earlier runs removed. Other files there (the dbt.log of ``make manifest``) are left
+    alone."""
+    for path in target.iterdir() if target.is_dir() else ():
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.name not in KEPT_ARTIFACTS:
+            path.unlink()
+    earlier: dict[str, list[Path]] = {}
+    for folder in target.parent.iterdir():
+        parts = folder.name.rsplit("-", 2)
+        if folder.is_dir() and len(parts) == 3 and parts[1] != run_id[:7]:
+            earlier.setdefault(parts[1], []).append(folder)
+    newest_first = sorted(earlier.values(), key=lambda folders: -max(f.stat().st_mtime for f in folders))
+    for number, folders in enumerate(newest_first):
+        for folder in folders:
+            if number >= runs - 1:
+                shutil.rmtree(folder)
+                continue
+            for name in KEPT_ARTIFACTS:
+                if (folder / name).exists():
+                    _gzip(folder / name)
+
+
+def _gzip(path: Path) -> None:
+    """``path`` replaced by ``path.gz``, its modification time kept (the folder's too: it orders the runs)."""
+    folder_times = path.parent.stat()
+    with open(path, "rb") as plain, gzip.open(f"{path}.gz", "wb") as packed:
+        shutil.copyfileobj(plain, packed)
+    shutil.copystat(path, f"{path}.gz")
+    path.unlink()
+    os.utime(path.parent, ns=(folder_times.st_atime_ns, folder_times.st_mtime_ns))
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, select=TIMELINE_SELECT, dagster_dbt_translator=translator,
