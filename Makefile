@@ -28,7 +28,7 @@ export DBT_USE_COLORS := False
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: run test test-registry ui daemon webserver setup manifest home demo bench clean help
+.PHONY: run test test-registry test-long ui daemon webserver setup manifest home demo bench ack data-docs-assets clean help
 
 help:
 	@echo "make run    - set up .venv and run the nightly job on the newest drop in SSC_INBOX ($(SSC_INBOX))"
@@ -36,7 +36,13 @@ help:
 	@echo "make ui     - the Dagster UI on the same state (SSC_HOME=$(SSC_HOME))"
 	@echo "make daemon - the Dagster daemon alone (the nightly schedule), for a service (docs/operating.md)"
 	@echo "make webserver - the Dagster UI alone, on 127.0.0.1:3000, for a service (docs/operating.md)"
-	@echo "make demo   - regenerate the bundled demo drop;  make bench - the 2,000-patient benchmark"
+	@echo "make run DROP=<id> - run an archived drop again into SSC_HOME/replays/<id> (published outputs untouched)"
+	@echo "make test-registry, make test-long - the 2,000-patient pins; kills at every stage, a real daemon (CI runs both)"
+	@echo "make demo   - regenerate the bundled demo drop"
+	@echo "make data-docs-assets - fetch Data Docs' CSS, fonts and scripts again from the npm registry (pinned)"
+	@echo "make bench  - time the nightly job on generated drops of $(PATIENTS) patients (PATIENTS=, RUNS=)"
+	@echo "make ack ID=<worklist id> DECISION=verified_correct|cannot_be_fixed REASON=\"...\" BY=<who>"
+	@echo "             - acknowledge a warning of the steward worklist (SSC_HOME/acknowledgements.csv; README)"
 
 setup: $(VENV)/.installed
 
@@ -63,8 +69,14 @@ home:
 	@chmod -R go-rwx "$(SSC_HOME)" $(wildcard dbt_project/target)
 	@$(OWNER_ONLY) cp orchestration/dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 
+# DROP=<id>: replay that archived drop into SSC_HOME/replays/<id>/ (its own reports; the published ones untouched)
 run: setup manifest home
-	@$(OWNER_ONLY) $(BIN)/python -m orchestration.nightly
+	@$(OWNER_ONLY) $(BIN)/python -m orchestration.nightly $(if $(DROP),--drop "$(DROP)")
+
+# The stewards' register of acknowledged warnings (README, "Acknowledging a warning"); the values are read from
+# the environment (make puts its command-line variables there), so a reason may hold quotes
+ack: setup
+	@$(OWNER_ONLY) $(BIN)/python -m quality.acknowledgements add "$$ID" --decision "$$DECISION" --reason "$$REASON" --by "$$BY"
 
 ui: setup manifest home
 	$(OWNER_ONLY) $(BIN)/dagster dev -w workspace.yaml
@@ -84,11 +96,27 @@ test: setup manifest
 test-registry: setup manifest
 	$(BIN)/python -m pytest -q -m registry
 
+# the long tests (CI runs them after make test): a real run killed (SIGKILL) at raw load, dbt staging,
+# plausibility, the gate, the outcomes and the report, each rerun to the clean figures (tests/pipeline/test_crash.py;
+# `make test` kills at conformance and the marts); a real Dagster daemon (inbox sensor, one writer); a second
+# night; a replay
+test-long: setup manifest
+	$(BIN)/python -m pytest -q -m "crash or long" --dist load
+
 demo: setup
 	$(BIN)/python -m study.demo --out demo/inbox
 
-bench: setup manifest
-	$(BIN)/python tests/benchmark.py --patients 2000
+# The nightly job timed on generated drops (tests/benchmark.py): `make bench PATIENTS=20000 RUNS=3` for one size, each
+# figure the median of 3 runs. Drops are kept in SSC_HOME/bench/drops, the table written to SSC_HOME/bench/.
+PATIENTS ?= 2000 20000 100000
+RUNS ?= 1
+bench: setup manifest home
+	@$(OWNER_ONLY) $(BIN)/python tests/benchmark.py $(foreach n,$(PATIENTS),--patients $(n)) --runs $(RUNS)
+
+# Great Expectations Data Docs' CSS, fonts and scripts, fetched again from the npm registry at the pinned versions
+# (quality/data_docs_assets/manifest.json; the files are checked in, so no run or test needs this)
+data-docs-assets: setup
+	$(BIN)/python -m quality.data_docs fetch
 
 clean:
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache .hypothesis

@@ -1,8 +1,10 @@
-"""Alerts: a nightly run that is not published is said by e-mail and/or an incoming-webhook POST.
+"""Alerts: a nightly run that is not published, or an inbox without a new drop for too long (a stale inbox), is
+said by e-mail and/or an incoming-webhook POST.
 
     subject, text = alert_message(verdict, drop, locations, run_id)    # pure
     send_alerts(alerts, subject, text)          # {"email": True, "webhook": False}: what was delivered
     alert_if_not_published(alerts, verdict, drop, locations, run_id)   # what run_end.finish() calls
+    subject, text = stale_inbox_message(drop_id, export, age_hours, max_hours, inbox)  # orchestration/freshness.py
 
 The message names the drop (its folder name and export time), the verdict and where the steward worklist, the
 report and the run's log are. It carries no identifier and no row value: of the verdict it quotes a BLOCKED run's
@@ -21,11 +23,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import smtplib
 import time
 import urllib.error
 import urllib.request
 from email.message import EmailMessage
+from datetime import datetime
 from email.utils import formatdate, make_msgid
 from typing import Callable, Mapping
 
@@ -146,6 +150,21 @@ def send_alerts(alerts: Alerts, subject: str, text: str) -> dict[str, bool]:
     if not channels:
         log.debug("no alert sent: neither SSC_SMTP_HOST/SSC_ALERT_EMAIL_TO nor SSC_ALERT_WEBHOOK_URL is set")
     return {channel: _deliver(channel, send, alerts) for channel, send in channels.items()}
+
+
+def stale_inbox_message(drop_id: str, export: datetime, age_hours: float, max_hours: int,
+                        inbox: str | os.PathLike) -> tuple[str, str]:
+    """``(subject, text)`` of the stale-inbox alert: no drop newer than ``drop_id`` (exported at ``export``,
+    ``age_hours`` ago) has arrived in ``inbox`` for more than ``max_hours`` (``SSC_MAX_DROP_AGE_HOURS``)."""
+    subject = f"{SUBJECT_PREFIX} STALE INBOX: no new drop for {age_hours:.0f} hours (newest: drop {drop_id})"
+    lines = [
+        f"No new REDCap export drop has arrived in {inbox} for more than {max_hours} hours (SSC_MAX_DROP_AGE_HOURS).",
+        f"Its newest drop is {drop_id}, exported {export:%Y-%m-%d %H:%M}, {age_hours:.1f} hours ago; the nightly "
+        "runs keep analysing it and the report shows its figures.",
+        "Check that REDCap's scheduled export runs and that its drops reach the inbox.",
+        "This alert is sent once until a new drop arrives; it carries no identifier and no row value.",
+    ]
+    return subject, "\n".join(lines) + "\n"
 
 
 def alert_if_not_published(alerts: Alerts | None, verdict: Verdict, drop: Mapping, locations: StudyLocations,

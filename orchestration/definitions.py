@@ -21,8 +21,9 @@ from orchestration.assets.ingest import raw_records
 from orchestration.assets.outcomes import cohort_flow_outcome, outcome_assets
 from orchestration.assets.quality import conformance, findings, mart_checks, plausibility
 from orchestration.assets.reports import outcomes_json, study_report
+from orchestration.freshness import drop_fresh, stale_inbox_sensor
 from orchestration.inbox_sensor import SENSORS as INBOX_SENSORS
-from orchestration.jobs import nightly_job, nightly_schedule
+from orchestration.jobs import nightly_job, nightly_schedule, single_writer_in_process_executor
 from orchestration.resources import Alerts, StudyLocations, Warehouse
 from orchestration.run_end import SENSORS
 from orchestration.settings import WAREHOUSE_FILE, alerts_config, home_dir, locations_config, schedule_timezone
@@ -47,10 +48,11 @@ def build_definitions(environ: Mapping[str, str]) -> dg.Definitions:
     home = home_dir(environ)
     return dg.Definitions(
         assets=ASSETS,
-        asset_checks=[mart_checks],
+        asset_checks=[mart_checks, drop_fresh],
         jobs=[nightly_job],
+        executor=single_writer_in_process_executor,  # also an asset materialised alone from the UI
         schedules=[nightly_schedule(schedule_timezone(environ))],
-        sensors=[*SENSORS, *INBOX_SENSORS],
+        sensors=[*SENSORS, *INBOX_SENSORS, stale_inbox_sensor],
         resources={
             "warehouse": Warehouse(database=str(home / WAREHOUSE_FILE)),
             "locations": StudyLocations(**locations_config(environ)),

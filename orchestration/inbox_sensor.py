@@ -11,7 +11,9 @@ The sensor cursor remembers, for the newest drop, the sizes and times last seen 
 changed (JSON: ``{"drop_id", "files": {name: [bytes, mtime_ns]}, "since": POSIX seconds}``). The run key is the
 drop id and the records file's SHA-256, so Dagster starts a drop once: the same export copied into the inbox again
 starts nothing. The 02:00 schedule (orchestration/jobs.py) stays as the catch-up. The sensor is on by default and
-runs in the Dagster daemon (``make ui``, ``make daemon``).
+runs in the Dagster daemon (``make ui``, ``make daemon``). Before it requests a run it marks failed the runs whose
+process died (one line each in the tick's log), and while a run holds ``SSC_HOME`` it requests none
+(orchestration.jobs.request_after_recovery): the drop is requested at a later tick.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 import dagster as dg
 
 from ingest.drops import DropError, open_drop, scan_inbox, sha256_of
-from orchestration.jobs import nightly_job
+from orchestration.jobs import nightly_job, request_after_recovery
 from orchestration.resources import StudyLocations
 
 READY_MARKER = ".ready"
@@ -82,7 +84,8 @@ def inbox_sensor(context: dg.SensorEvaluationContext, locations: StudyLocations)
     context.update_cursor(decided.cursor)
     if decided.run_key is None:
         return dg.SkipReason(decided.reason)
-    return dg.RunRequest(run_key=decided.run_key, tags={DROP_TAG: decided.drop_id, STARTED_BY_TAG: "inbox_sensor"})
+    return request_after_recovery(context, locations.home_dir, dg.RunRequest(
+        run_key=decided.run_key, tags={DROP_TAG: decided.drop_id, STARTED_BY_TAG: "inbox_sensor"}), "inbox_sensor")
 
 
 SENSORS = [inbox_sensor]

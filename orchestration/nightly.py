@@ -15,17 +15,24 @@ verdict is tagged on the run (``ssc/verdict``) for the Dagster UI. Exits 0 when 
 One writer: the run holds ``SSC_HOME/.lock`` (an OS lock, released when the process ends however it ends); a second
 ``make run`` says which run and pid hold it and exits 1, touching nothing. A nightly run still recorded as started
 whose process is gone (killed, power loss) is marked failed and its ``warehouse`` pool slot freed, in one line, and
-the new run proceeds.
+the new run proceeds. Runs the Dagster daemon (the schedule, the inbox sensor) or the UI launch hold the same lock for
+their whole execution (:func:`run_holds_home`, taken by the nightly job's executor, orchestration/jobs.py), and the
+schedule and the sensor recover dead runs before they request one (:func:`recover_before_request`).
+
+``--drop <id>`` (``make run DROP=<id>``) replays an archived drop into ``SSC_HOME/replays/<id>/`` instead
+(orchestration/replay.py); an id that is not archived is refused in one line listing the archived ids (exit 2).
 """
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import os
+import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -41,28 +48,28 @@ FULL_LOG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 
 
 class HomeBusy(Exception):
-    """Another process writes this SSC_HOME; the message names its run and pid (one line)."""
+    """Another process writes this SSC_HOME; the message names it (its run) and its pid (one line)."""
 
 
 @contextmanager
-def home_lock(home: Path, run_id: str) -> Iterator[None]:
-    """Hold ``home/.lock`` (an exclusive ``fcntl.flock``, non-blocking) meanwhile, with ``"<run_id> <pid>"`` written
-    in it. The OS releases it when this process ends, however it ends (kill -9 too), so a free lock proves that no
-    ``make run`` is alive on this home. Raises HomeBusy ("run <id> (pid <n>) holds <path>") when another process
-    holds it, having changed nothing."""
+def home_lock(home: Path, holder: str) -> Iterator[None]:
+    """Hold ``home/.lock`` (an exclusive ``fcntl.flock``, non-blocking) meanwhile, with ``"<holder> (pid <n>)"``
+    written in it (``holder``: who, for people: ``"run <run id>"``). The OS releases it when this process ends,
+    however it ends (kill -9 too), so a free lock proves that no nightly run is alive on this home. A second
+    holder in the same process is refused like one in another process (each takes its own open file). Raises
+    HomeBusy ("<holder> (pid <n>) holds <path>") when it is held, having changed nothing."""
     home.mkdir(parents=True, exist_ok=True)
     path = home / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # not inherited by child processes (dbt)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.read(fd, 200).decode("utf-8", "replace").split()
+        who = os.read(fd, 300).decode("utf-8", "replace").strip()
         os.close(fd)
-        who = f"run {holder[0]} (pid {holder[1]})" if len(holder) == 2 else "another process"
-        raise HomeBusy(f"{who} holds {path}") from None
+        raise HomeBusy(f"{who or 'another process'} holds {path}") from None
     try:
         os.ftruncate(fd, 0)
-        os.write(fd, f"{run_id} {os.getpid()}\n".encode())
+        os.write(fd, f"{holder} (pid {os.getpid()})\n".encode())
         yield
     finally:
         os.close(fd)
@@ -93,29 +100,76 @@ def _where_it_was(instance: dg.DagsterInstance, run_id: str) -> tuple[int | None
     return pid, (open_steps[-1] if open_steps else None)
 
 
-def recover_dead_runs(instance: dg.DagsterInstance) -> tuple[list[str], str | None]:
-    """Call while holding :func:`home_lock`. Each nightly run recorded STARTING or STARTED whose process is gone
-    (a ``make run`` run: the free lock proves it; a run the daemon or UI launched: its pid, from its event log, is
-    not alive) is marked failed (a RUN_FAILURE event, so the run-status sensors see it) and its pool slots
-    (``warehouse``) are freed. Returns (one line per such run: "run X died (pid N gone) at step Y: marked failed,
-    its warehouse slot freed"; the one-line description of a run whose process is still alive, or None)."""
-    from orchestration.run_end import FINISHED_HERE
+def recover_dead_runs(instance: dg.DagsterInstance, running: str | None = None) -> tuple[list[str], str | None]:
+    """Call while holding :func:`home_lock`. Each nightly run recorded STARTING or STARTED (but ``running``, the
+    run id of the caller's own run) whose process is gone (a ``make run`` run: the free lock proves it; a run the
+    daemon or UI launched: its pid, from its event log, is not alive) is marked failed (a RUN_FAILURE event, so the
+    run-status sensors see it) and its pool slots (``warehouse``) are freed. Returns (one line per such run: "run X
+    died (pid N gone) at step Y: marked failed, its warehouse slot freed"; the one-line description of a run whose
+    process is still alive (launched, not yet at its lock), or None)."""
+    from orchestration.run_end import FINISHED_BY, FINISHED_HERE
 
-    said, storage = [], instance.event_log_storage
+    said, alive, storage = [], None, instance.event_log_storage
     for record in instance.get_run_records(dg.RunsFilter(job_name="nightly", statuses=IN_PROGRESS)):
         run = record.dagster_run
+        if run.run_id == running:
+            continue
         pid, step = _where_it_was(instance, run.run_id)
         made_here = all(run.tags.get(key) == value for key, value in FINISHED_HERE.items())
         if not made_here and (pid is None or _alive(pid)):
-            return said, f"run {run.run_id} ({f'pid {pid}' if pid else 'no process yet'}) is in progress"
+            alive = alive or f"run {run.run_id} ({f'pid {pid}' if pid else 'no process yet'}) is in progress"
+            continue
         holds_slot = run.run_id in storage.get_concurrency_run_ids()
         where = f"at step {step}" if step else "before its first step"
+        # tagged first, so the verdict sensors leave it alone: its finish would rewrite the pages of the live run
+        instance.add_run_tags(run.run_id, {FINISHED_BY: "nobody: its process died; the next run recovered it"})
         instance.report_run_failed(run, f"The run's process (pid {pid}) is gone: it died {where} (found by the "
                                         "next run, which marked it failed and freed its pool slots).")
         storage.free_concurrency_slots_for_run(run.run_id)
         said.append(f"run {run.run_id} died (pid {pid or 'unknown'} gone) {where}: marked failed, "
                     + ("its warehouse slot freed" if holds_slot else "it held no warehouse slot"))
-    return said, None
+    return said, alive
+
+
+@contextmanager
+def run_holds_home(instance: dg.DagsterInstance, home: Path, run_id: str, log) -> Iterator[None]:
+    """The lock of a run the daemon or the UI launched (its executor takes it before the first step and holds it
+    until the last has ended): ``home/.lock`` held for ``run <run_id>``, then the dead runs recovered
+    (:func:`recover_dead_runs`, one WARNING line each on ``log``, the run's Dagster log). A held lock: the run is
+    tagged so that nothing finishes it (``ssc/finished_by``) or retries it, says "nightly: not started: run X (pid
+    N) holds <path>: …" as one ERROR line and raises HomeBusy (the run fails at once, no step run). ``make run``
+    does not come here: it holds the lock around its in-process run already (execute_in_process runs the job on
+    Dagster's own in-process executor, not the job's)."""
+    from orchestration.run_end import FINISHED_BY
+
+    with ExitStack() as held:
+        try:
+            held.enter_context(home_lock(home, f"run {run_id}"))
+        except HomeBusy as busy:
+            # the run-status sensors (orchestration/run_end.py) leave the published outputs of the run that holds
+            # the home alone; the daemon does not retry it (dagster/max_retries, should run retries be switched on)
+            instance.add_run_tags(run_id, {FINISHED_BY: "nobody: it did not start, SSC_HOME was held",
+                                           "dagster/max_retries": "0"})
+            log.error(f"nightly: not started: {busy}: one writer of the warehouse at a time")
+            raise
+        for line in recover_dead_runs(instance, running=run_id)[0]:
+            log.warning(f"nightly: {line}")
+        yield
+
+
+def recover_before_request(instance: dg.DagsterInstance, home: Path, who: str) -> tuple[list[str], str | None]:
+    """For the schedule and the inbox sensor (``who``, e.g. "the inbox_sensor sensor"), before they request a run:
+    with ``home/.lock`` held for a moment, the dead runs recovered (:func:`recover_dead_runs`; a dead run left
+    STARTED would hold the daemon's one run slot and the queued run would never start). Returns (one line per run
+    recovered; why not to request now, one line: the lock's holder, or a run in progress, or None). With no run in
+    progress it returns at once, without taking the lock (a ``make run`` starting then is not refused)."""
+    if not instance.get_run_records(dg.RunsFilter(job_name="nightly", statuses=IN_PROGRESS), limit=1):
+        return [], None
+    try:
+        with home_lock(home, who):
+            return recover_dead_runs(instance)
+    except HomeBusy as busy:
+        return [], str(busy)
 
 
 @contextmanager
@@ -146,16 +200,22 @@ def configured(name: str):
     return definitions().resources[name].process_config_and_initialize()
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    arguments = argparse.ArgumentParser(prog="python -m orchestration.nightly", description=__doc__.split("\n")[0])
+    arguments.add_argument("--drop", default="", metavar="ID",
+                           help="replay the archived drop ID into SSC_HOME/replays/ID/ (make run DROP=ID)")
+    drop = arguments.parse_args(argv).drop
     try:  # the code location is imported here: an unusable setting (environment or study/analysis_settings.toml)
         locations = configured("locations")
     except ValueError as error:  # says which, in one line, without a traceback
         print(f"nightly: not started: {error}", file=sys.stderr)
         return 2
+    if drop:
+        return replay(locations, drop)
     print(f"nightly: inbox {Path(locations.inbox).resolve()}\nnightly: state {locations.home_dir}", flush=True)
     run_id = str(uuid.uuid4())
     try:
-        with home_lock(locations.home_dir, run_id):
+        with home_lock(locations.home_dir, f"run {run_id}"):
             return run_locked(locations, run_id)
     except HomeBusy as busy:
         print(f"nightly: not started: {busy}: one writer of the warehouse at a time")
@@ -189,6 +249,28 @@ def run_locked(locations: StudyLocations, run_id: str) -> int:
         log.write("\n".join(lines) + "\n")
     print("\n".join(lines))
     return verdict.exit_code
+
+
+def replay(locations: StudyLocations, drop_id: str) -> int:
+    """``make run DROP=<id>``: the archived drop run again, as a nightly run of its own home
+    ``SSC_HOME/replays/<id>/`` (orchestration/replay.py says what it shares with this home: the drop's files and
+    the pseudonym key). Exit code of that run; 2 (one line) when the drop cannot be replayed, 1 when a replay of
+    it is running."""
+    from orchestration.replay import ReplayRefused, archived_drop, prepare_replay, replay_home
+
+    try:
+        drop = archived_drop(locations, configured("warehouse"), drop_id)
+        with home_lock(replay_home(locations, drop.drop_id), f"the replay of drop {drop.drop_id}"):
+            env = prepare_replay(locations, drop, os.environ, keep=LOCK_FILE)
+    except ReplayRefused as refused:
+        print(f"nightly: not started: {refused}", file=sys.stderr)
+        return 2
+    except HomeBusy as busy:
+        print(f"nightly: not started: {busy}: one replay of a drop at a time")
+        return 1
+    print(f"nightly: replay of drop {drop_id} into {env['SSC_HOME']}; the reports of {locations.home_dir} "
+          "are not touched", flush=True)
+    return subprocess.run([sys.executable, "-m", "orchestration.nightly"], env=env).returncode
 
 
 if __name__ == "__main__":

@@ -32,6 +32,17 @@ STEWARD_INPUTS = "steward.json"
 CSV_BOM = "\ufeff"
 
 
+#: provenance that differs between two runs of the same drop and code: report.html, the steward page and the run's
+#: log show it; outcomes.json does not keep it, so the same drop and code version give it byte for byte
+RUN_PROVENANCE = ("run_id", "generated_at")
+
+
+def outcomes_provenance(provenance: dict) -> dict:
+    """The provenance outcomes.json keeps: what identifies its inputs (drop, files and their SHA-256, export time,
+    the pseudonym key's kind) and the code version, without :data:`RUN_PROVENANCE`."""
+    return {key: value for key, value in provenance.items() if key not in RUN_PROVENANCE}
+
+
 def steward_provenance(provenance: dict | None) -> dict:
     """The provenance a steward page shows: what the caller knows (drop_id, records_file, run_id…), the export
     time (``export_datetime`` as YYYY-MM-DD HH:MM; if not given, the time the drop folder's name stands for),
@@ -51,16 +62,18 @@ def steward_provenance(provenance: dict | None) -> dict:
 
 def publish_steward_report(locations: StudyLocations, findings, gate_results: list[dict] | None = None,
                            reconciliation: pd.DataFrame | None = None, provenance: dict | None = None,
-                           verdict: dict | None = None) -> str:
+                           verdict: dict | None = None, progress=None) -> str:
     """Render and publish ``reports/steward.html`` with its CSV (``reports/steward_worklist.csv``, UTF-8 with a
     byte order mark: ``CSV_BOM``) and its inputs (``reports/steward.json``), the three together; ``findings`` is
     a findings DataFrame or a list of Findings; ``provenance`` as :func:`steward_provenance` takes it;
-    ``verdict`` the run's final status (see report.steward). Returns the page's path."""
+    ``verdict`` the run's final status (see report.steward); ``progress`` the findings history and acknowledgements
+    (report.worklist.night_progress). Returns the page's path."""
     if not isinstance(findings, pd.DataFrame):
         findings = findings_frame(list(findings))
     reconciliation = reconciliation if reconciliation is not None else pd.DataFrame()
     provenance = steward_provenance(provenance)
-    html, csv = render_steward(findings, reconciliation, provenance, gate_results, verdict)
+    html, csv = render_steward(findings, reconciliation, provenance, gate_results, verdict,
+                               record_url_template=locations.redcap_record_url, progress=progress)
     path = locations.reports / STEWARD_PAGE
     publish_files({path: html, locations.reports / WORKLIST_CSV: CSV_BOM + csv,
                    locations.reports / STEWARD_INPUTS: dumps_json({

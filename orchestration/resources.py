@@ -19,7 +19,8 @@ from pydantic import Field
 from orchestration.settings import (DEFAULT_DROP_SETTLE_SECONDS, DEFAULT_FIELD_GATE_MIN_FILLED, DEFAULT_HOME,
                                     DEFAULT_INBOX, DEFAULT_MAX_ENDPOINT_LOSS,
                                     DEFAULT_MAX_FIELD_REJECTED_SHARE, DEFAULT_MAX_OS_EXCLUDED,
-                                    DEFAULT_MAX_QUARANTINE_SHARE, DEFAULT_MAX_VOLUME_LOSS)
+                                    DEFAULT_MAX_DROP_AGE_HOURS, DEFAULT_MAX_QUARANTINE_SHARE,
+                                    DEFAULT_MAX_VOLUME_LOSS)
 
 
 class Warehouse(DuckDBResource):
@@ -111,6 +112,16 @@ class StudyLocations(dg.ConfigurableResource):
         description="SSC_DROP_SETTLE_SECONDS: the inbox sensor starts nightly when the newest drop's records and "
                     "dictionary files have been unchanged (size and modification time) this long, or at once when "
                     "the drop holds a .ready file.")
+    max_drop_age_hours: int = Field(
+        default=DEFAULT_MAX_DROP_AGE_HOURS,
+        description="SSC_MAX_DROP_AGE_HOURS: check drop_fresh on raw/records warns (non-blocking) when the drop "
+                    "loaded was exported longer ago than this, and the stale-inbox alert goes out (once) when the "
+                    "inbox's newest drop is older than this.")
+    redcap_record_url: str = Field(
+        default="",
+        description="SSC_REDCAP_RECORD_URL: the address of a record's page in REDCap with {record_id} where the "
+                    "record id goes (e.g. https://redcap.example.org/redcap_v14.5.0/DataEntry/record_home.php?"
+                    "pid=123&id={record_id}); every record of the steward worklist links to it. Empty: no links.")
 
     @property
     def home_dir(self) -> Path:

@@ -26,7 +26,8 @@ from orchestration.publishing import (STEWARD_PAGE, StewardInputs, publish_stewa
 from orchestration.resources import Alerts, StudyLocations, Warehouse
 from orchestration.verdict import PUBLISHED, Verdict, decide, read_events
 from report.status import restamp
-from report.worklist import open_problems
+from quality.acknowledgements import REGISTER, read_register
+from report.worklist import night_progress, open_problems
 
 VERDICT_TAG = "ssc/verdict"
 FINISHED_BY = "ssc/finished_by"
@@ -51,15 +52,22 @@ def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations,
         steward = warehouse_steward_inputs(warehouse)
     else:  # the gate did not run: what an earlier step published in this run (ingest refusing the drop), if any
         steward = published_steward_inputs(locations, since=started_at) or StewardInputs()
-    errors, warnings = open_problems(steward.findings)
+    register = locations.home_dir / REGISTER
+    errors, warnings = open_problems(steward.findings, register=read_register(register))
     verdict = decide(events, error_findings=errors, dbt_logs=dbt_logs(locations.dbt_logs, run_id))
+    progress = None
+    if FINDINGS.to_user_string() in events.materialized:  # a drop refused at ingest has no findings to keep
+        with warehouse.connect() as conn:  # a published night is recorded in the findings history; others compared
+            progress = night_progress(conn, steward.findings, steward.provenance.get("drop_id"), register,
+                                      record=verdict.outcome == PUBLISHED)
     instance.add_run_tags(run_id, {VERDICT_TAG: verdict.text})
     restamp(locations.reports / REPORT_PAGE, {
         "outcome": verdict.outcome, "text": verdict.text, "errors": errors, "warnings": warnings, "run_id": run_id,
         "drop_id": steward.provenance.get("drop_id"), "export": steward.provenance.get("export_datetime")})
     publish_steward_report(locations, steward.findings, gate_results=list(verdict.gates),
                            reconciliation=steward.reconciliation, provenance={**steward.provenance, "run_id": run_id},
-                           verdict={"outcome": verdict.outcome, "text": verdict.text, "errors": verdict.errors})
+                           verdict={"outcome": verdict.outcome, "text": verdict.text, "errors": verdict.errors},
+                           progress=progress)
     alert_if_not_published(alerts, verdict, steward.provenance, locations, run_id)
     return verdict
 

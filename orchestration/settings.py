@@ -15,6 +15,8 @@
 | ``SSC_MAX_OS_EXCLUDED`` | ``max_os_excluded`` | 0 |
 | ``SSC_MAX_VOLUME_LOSS`` | ``max_volume_loss`` | 0.05 |
 | ``SSC_DROP_SETTLE_SECONDS`` | ``drop_settle_seconds`` (the inbox sensor) | 120 |
+| ``SSC_MAX_DROP_AGE_HOURS`` | ``max_drop_age_hours`` (check ``drop_fresh``, the stale-inbox alert) | 26 |
+| ``SSC_REDCAP_RECORD_URL`` | ``redcap_record_url`` (links of the worklist) | empty: no links |
 | ``SSC_TIMEZONE`` | the schedule's timezone | UTC |
 | ``SSC_SMTP_HOST``, ``_PORT``, ``_STARTTLS`` | ``alerts``: ``smtp_host``, ``smtp_port``, ``smtp_starttls`` | none, 25, 0 |
 | ``SSC_SMTP_USER``, ``_PASSWORD``, ``_FROM`` | ``alerts``: ``smtp_user``, ``smtp_password``, ``smtp_from`` | no login |
@@ -41,6 +43,8 @@ from typing import Mapping
 
 import dagster as dg
 
+from report.redcap_links import RECORD_URL_VARIABLE, checked_template
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEFAULT_INBOX = REPO_ROOT / "demo" / "inbox"
@@ -55,14 +59,17 @@ DEFAULT_MAX_ENDPOINT_LOSS = 0.10
 DEFAULT_MAX_OS_EXCLUDED = 0
 DEFAULT_MAX_VOLUME_LOSS = 0.05
 DEFAULT_DROP_SETTLE_SECONDS = 120
+DEFAULT_MAX_DROP_AGE_HOURS = 26
 DEFAULT_TIMEZONE = "UTC"
 
 # field of the locations resource -> its environment variable, by how Dagster can read it
 TEXT_VARIABLES = {"inbox": "SSC_INBOX", "home": "SSC_HOME", "pseudonym_key": "SSC_PSEUDONYM_KEY",
-                  "rekey": "SSC_REKEY", "missing_data_codes": "SSC_MISSING_DATA_CODES"}
+                  "rekey": "SSC_REKEY", "missing_data_codes": "SSC_MISSING_DATA_CODES",
+                  "redcap_record_url": RECORD_URL_VARIABLE}
 WHOLE_NUMBER_VARIABLES = {"field_gate_min_filled": "SSC_FIELD_GATE_MIN_FILLED",
                           "max_os_excluded": "SSC_MAX_OS_EXCLUDED",
-                          "drop_settle_seconds": "SSC_DROP_SETTLE_SECONDS"}
+                          "drop_settle_seconds": "SSC_DROP_SETTLE_SECONDS",
+                          "max_drop_age_hours": "SSC_MAX_DROP_AGE_HOURS"}
 SHARE_VARIABLES = {"max_quarantine_share": "SSC_MAX_QUARANTINE_SHARE",
                    "max_field_rejected_share": "SSC_MAX_FIELD_REJECTED_SHARE",
                    "max_endpoint_loss": "SSC_MAX_ENDPOINT_LOSS",
@@ -96,7 +103,9 @@ def _whole_number(name: str, text: str) -> dg.EnvVar:
 def locations_config(environ: Mapping[str, str]) -> dict:
     """Keyword arguments of ``StudyLocations`` for the variables set in ``environ``: ``dg.EnvVar`` for text,
     ``dg.EnvVar.int`` for whole numbers, a float for shares, a bool for flags (ValueError naming the variable
-    when a whole number is not one, 0 or more, a share not a number between 0 and 1, or a flag not 1 or 0)."""
+    when a whole number is not one, 0 or more, a share not a number between 0 and 1, a flag not 1 or 0, or
+    ``SSC_REDCAP_RECORD_URL`` not an http(s) address holding ``{record_id}``: report.redcap_links)."""
+    checked_template(environ.get(RECORD_URL_VARIABLE) or "")  # read at run start: a wrong one stops the loading
     config: dict = {field: dg.EnvVar(name) for field, name in TEXT_VARIABLES.items() if environ.get(name)}
     config |= {field: _whole_number(name, environ[name])
                for field, name in WHOLE_NUMBER_VARIABLES.items() if environ.get(name)}

@@ -1,6 +1,7 @@
 """The steward worklist: one self-contained HTML page telling data stewards what to fix in REDCap, and its CSV.
 
-``render_steward(findings, reconciliation, provenance, gate_results, verdict=None, study=None) -> (html, csv)``
+``render_steward(findings, reconciliation, provenance, gate_results, verdict=None, study=None, ...,
+progress=None) -> (html, csv)``
 (``render_steward_report`` is the page alone)
 
 - ``findings``: quality.findings (columns of quality.findings.FINDING_COLUMNS, optionally drop_id and stage);
@@ -17,7 +18,11 @@ export time, code version and run, then the worklist: one table, one row per rec
 list inside its row), with filters by severity, instrument, rule and record; in a window too narrow for it the
 table scrolls sideways, and printed, every collapsed list is printed open. Below it: gates (on a stopped run, a
 row saying the gates after the last one that ran did not run), counts (instruments by label, the form name on
-hover; findings without one as ``NO_INSTRUMENT``), reconciliation, provenance. The CSV (``WORKLIST_CSV``,
+hover; findings without one as ``NO_INSTRUMENT``), reconciliation, provenance. Each row shows its id (what
+``make ack`` takes); with a history (``progress``), also its status (new tonight / still open since a drop, N
+nights; an acknowledgement lapsed), with a status filter, and a section "Night after night": the trend of open
+errors and warnings (inline SVG with a title, each point's numbers as a tooltip and in a table), the findings
+resolved since the last drop and the acknowledged warnings, each folded. The CSV (``WORKLIST_CSV``,
 published beside the page) has one row per worklist item.
 All values are escaped by Jinja's autoescape. The only script is a small inline filter (without it the table is
 simply unfiltered); nothing is loaded.
@@ -34,7 +39,8 @@ from markupsafe import Markup, escape
 from report import formatting as fmt
 from report._common import (ACTION_WORDS, DATA_DOCS_LINK, css_string, environment, provenance_get,
                             provenance_items, reconciliation_block)
-from report.worklist import Cell, WorklistItem, row_ranges, worklist_csv, worklist_items
+from report.redcap_links import record_url
+from report.worklist import Cell, Progress, WorklistItem, WorklistView, row_ranges, worklist_csv, worklist_view
 from study.definition import Study, load_study
 
 #: the worklist's CSV, published beside the page (same folder), linked from it
@@ -103,10 +109,84 @@ def _item_row(it: WorklistItem) -> dict:
         "rows": row_ranges(it.rows, limit=_MAX_RUNS_SHOWN),
         "all_rows": row_ranges(it.rows),
         "n_findings": it.n_findings,
+        "finding_id": it.finding_id,
+        "status": it.status,
+        "status_text": it.status_text,
+        "lapsed": it.lapsed,
         "data": {"sev": it.severity,
                  "inst": _tokens(code for code, _ in it.related_instruments),
                  "rule": _tokens([it.rule] + [code for code, _ in consequence_rules]),
                  "rec": _tokens(it.related_records)},
+    }
+
+
+#: the trend figure's size (px) and plot margins
+_TREND_SIZE = (640, 170)
+_TREND_MARGIN = {"left": 40, "right": 16, "top": 12, "bottom": 30}
+_TREND_SERIES = (("errors", 1, "var(--err)"), ("warnings", 2, "#c98a00"))
+
+
+def _nice_top(value: int) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, … at or above ``value``: the top of the figure's axis."""
+    magnitude = 1
+    while True:
+        for step in (1, 2, 5):
+            if step * magnitude >= value:
+                return step * magnitude
+        magnitude *= 10
+
+
+def trend_figure(trend: list[tuple[str, int, int]]) -> dict | None:
+    """The worklist's trend figure (inline SVG, no script), as coordinates: open errors and warnings of the
+    recorded drops, oldest first; None with no drop recorded. {width, height, series: [{name, colour, points,
+    dots: [{x, y, label}]}], grid: [{y, label}], first, last, rows (newest first), title}."""
+    if not trend:
+        return None
+    width, height = _TREND_SIZE
+    m = _TREND_MARGIN
+    plot_w, plot_h = width - m["left"] - m["right"], height - m["top"] - m["bottom"]
+    top = _nice_top(max(max(e, w) for _, e, w in trend))
+    n = len(trend)
+
+    def x(i: int) -> float:
+        return round(m["left"] + (plot_w / 2 if n == 1 else i * plot_w / (n - 1)), 1)
+
+    def y(v: float) -> float:
+        return round(m["top"] + plot_h * (1 - v / top), 1)
+
+    series = []
+    for name, column, colour in _TREND_SERIES:
+        dots = [{"x": x(i), "y": y(row[column]), "label": f"drop {row[0]}: {_plural(row[column], name[:-1])} open"}
+                for i, row in enumerate(trend)]
+        series.append({"name": name, "colour": colour, "dots": dots,
+                       "points": " ".join(f"{d['x']},{d['y']}" for d in dots)})
+    last = trend[-1]
+    return {"width": width, "height": height, "series": series, "left": m["left"], "right": width - m["right"],
+            "grid": [{"y": y(v), "label": v} for v in ((0, top // 2, top) if top % 2 == 0 else (0, top))],
+            "first": trend[0][0], "last": last[0], "first_x": x(0), "last_x": x(n - 1), "label_y": height - 8,
+            "rows": list(reversed(trend)),
+            "title": f"Open problems on the worklist over the last {_plural(n, 'drop')}: now "
+                     f"{_plural(last[1], 'error')} and {_plural(last[2], 'warning')}"}
+
+
+def _history_context(view: WorklistView) -> dict:
+    """What the page shows of the history: counts, the resolved and acknowledged sections, the trend figure."""
+    return {
+        "with_history": view.with_history,
+        "previous_drop": view.previous_drop,
+        "recorded": view.recorded,
+        "n_new": sum(it.status == "new" for it in view.items),
+        "n_open": sum(it.status == "open" for it in view.items),
+        "n_lapsed": sum(it.lapsed for it in view.items),
+        "resolved": [{**r, "line": " · ".join(p for p in (
+            r["record_id"], r["event_label"], r["instrument_label"], r["field"]) if p)} for r in view.resolved],
+        "acknowledged": [{"finding_id": it.finding_id, "record_id": it.record_id, "title": it.title,
+                          "rule": it.rule, "summary": it.summary,
+                          "where": " · ".join(p for p in (", ".join(label for _, label in it.events),
+                                                          ", ".join(it.fields)) if p),
+                          "decision": ack.decision.replace("_", " "), "reason": ack.reason, "who": ack.who,
+                          "date": ack.date} for it, ack in view.acknowledged],
+        "trend": trend_figure(view.trend),
     }
 
 
@@ -161,8 +241,9 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def build_context(items: list[WorklistItem], reconciliation: pd.DataFrame | None, provenance: dict | None,
-                  gate_results: list[dict] | None, verdict: dict | None = None) -> dict:
+def build_context(view: WorklistView, reconciliation: pd.DataFrame | None, provenance: dict | None,
+                  gate_results: list[dict] | None, verdict: dict | None = None, record_url_template: str = "") -> dict:
+    items = view.items
     gates = [{"gate": _text(g.get("gate")) or "(unnamed gate)", "passed": bool(g.get("passed")),
               "message": _text(g.get("message"))} for g in (gate_results or []) if isinstance(g, dict)]
     cells = [c for it in items for c in it.cells + it.consequences]
@@ -179,7 +260,7 @@ def build_context(items: list[WorklistItem], reconciliation: pd.DataFrame | None
         "gates": gates,
         "failed_gates": [g for g in gates if not g["passed"]],
         "gates_not_run": _not_run(gates, verdict),
-        "items": [_item_row(it) for it in items],
+        "items": [_item_row(it) | {"record_url": record_url(record_url_template, it.record_id)} for it in items],
         "n_items": len(items),
         "n_findings": len(cells),
         "problems_text": f"{_plural(len(items), 'problem')} ({_plural(len(cells), 'finding')})",
@@ -192,6 +273,7 @@ def build_context(items: list[WorklistItem], reconciliation: pd.DataFrame | None
         "filter_instruments": instruments,
         "filter_rules": rules,
         "filter_severities": [s for s in ("error", "warning") if by_severity[s]["problems"]],
+        "history": _history_context(view),
         "by_rule": _counts(cells, "rule", "title", "(no rule)"),
         "by_instrument": _counts(cells, "instrument", "instrument_label", NO_INSTRUMENT),
         "by_action": sorted(((ACTION_WORDS.get(a, a), sum(c.action == a for c in cells))
@@ -210,13 +292,17 @@ def build_context(items: list[WorklistItem], reconciliation: pd.DataFrame | None
 
 def render_steward(findings: pd.DataFrame | None, reconciliation: pd.DataFrame | None, provenance: dict | None,
                    gate_results: list[dict] | None, verdict: dict | None = None,
-                   study: Study | None = None) -> tuple[str, str]:
-    """The steward worklist as one self-contained HTML string, and its CSV text (one row per worklist item)."""
-    items = worklist_items(findings, study or load_study())
-    context = build_context(items, reconciliation, provenance, gate_results, verdict)
+                   study: Study | None = None, record_url_template: str = "",
+                   progress: Progress | None = None) -> tuple[str, str]:
+    """The steward worklist as one self-contained HTML string, and its CSV text (one row per worklist item);
+    with ``record_url_template`` (``SSC_REDCAP_RECORD_URL``, report.redcap_links), each record links to its REDCap
+    page, opened in a new tab; with ``progress`` (report.worklist.night_progress), night after night: each item
+    new tonight or open since a drop, the resolved and acknowledged sections and the trend figure."""
+    view = worklist_view(findings, study or load_study(), progress)
+    context = build_context(view, reconciliation, provenance, gate_results, verdict, record_url_template)
     env = environment()
     env.filters["dates_unbroken"] = dates_unbroken
-    return env.get_template("steward.html.j2").render(**context), worklist_csv(items)
+    return env.get_template("steward.html.j2").render(**context), worklist_csv(view.items)
 
 
 def render_steward_report(findings: pd.DataFrame | None, reconciliation: pd.DataFrame | None,

@@ -1,7 +1,7 @@
 """The study report: one self-contained HTML page for clinicians (figures inline SVG, CSS inline, no script,
 no network address of any kind). It renders; it computes no statistic.
 
-``render_study_report(results, adbds, quality, provenance) -> str``
+``render_study_report(results, adbds, quality, provenance, verdict=None, changes=None) -> str``
 
 - ``results``: the analysis results dataset (``analysis.ard``; the DataFrame ``analysis.results`` builds). Every
   figure printed, and the survival curve, comes from it; an analysis missing from it shows as "not available in
@@ -11,6 +11,9 @@ no network address of any kind). It renders; it computes no statistic.
 - ``quality``: {findings: DataFrame | list[dict], reconciliation: DataFrame | list[dict]}, both optional.
 - ``provenance``: {drop_id, records_file, records_sha256, run_id, code_version, generated_at, ...}. The page shows
   exactly what it is given (no clock is read: same input, same bytes).
+- ``changes`` (optional): :class:`analysis.history.Changes`, what changed since the previous published drop
+  (patients, deaths and assessments added, the headline figures then and now); shown as the section "Since the
+  previous drop" (on the first drop, saying there is none); None: no such section.
 
 Numbers are printed by ``analysis.formatting``, the one rounding rule (``analysis.formatting.rule()`` says it on the
 page). Every proportion shows its denominator ("7/25 (28.0%)": of the evaluable), the not evaluable listed apart
@@ -28,6 +31,7 @@ from markupsafe import Markup
 from analysis import formatting as num
 from analysis._common import analysed_values
 from analysis.ard import Results
+from analysis.history import Change, Changes
 from analysis.settings import documented
 from analysis.settings import shown as setting_text
 from analysis.settings import value as setting
@@ -36,6 +40,7 @@ from report import figures
 from report import formatting as fmt
 from report._common import (ACTION_WORDS, DATA_DOCS_LINK, STEWARD_LINK, css_string, environment, provenance_items,
                             reconciliation_block, records, table)
+from report.worklist import instrument_label
 from study.windows import load_windows
 from report.status import drop_meta, status_html
 
@@ -236,6 +241,66 @@ def _headline(r: Results) -> list[dict]:
     else:
         items.append({"label": "UC-MSC-related adverse events", "value": None, "detail": ""})
     return items
+
+
+# ------------------------------------------------------------------------------- since the previous drop
+
+
+def _shown(x: float | None, kind: str) -> str:
+    """A figure of the history as printed: a count, a proportion (0–1) or percent as a percentage, else a value
+    of the parameter ``kind``."""
+    if kind == "count":
+        return num.count(x)
+    if kind == "proportion":
+        return num.pct(x)
+    if kind == "percent":
+        return num.pct_value(x)
+    return num.value(x, kind)
+
+
+def _difference(c: Change) -> str:
+    """now − then as printed: '+3', '-1.20', '+2.4 points' (percentages), 'no change'; '–' when one is missing."""
+    d = c.difference
+    if d is None:
+        return num.MISSING
+    if d == 0:
+        return "no change"
+    if c.kind == "count":
+        text = num.count(d)
+    elif c.kind in ("proportion", "percent"):
+        text = num.fixed(100 * d if c.kind == "proportion" else d, num.PCT_DECIMALS) + " points"
+    else:
+        text = num.value(d, c.kind)
+    return text if text.startswith("-") else "+" + text
+
+
+def _drop_named(snapshot) -> str:
+    return f"drop {snapshot.drop_id}" + (f" (exported {snapshot.export_datetime[:16]})"
+                                         if snapshot.export_datetime else "")
+
+
+def _since_previous(changes: Changes | None) -> dict | None:
+    """The section "Since the previous drop" (None without ``changes``): which drops are compared, what this one
+    added (patients, deaths, assessments by instrument) and each headline figure then and now."""
+    if changes is None:
+        return None
+    section = {"id": "since-previous", "title": "Since the previous drop"}
+    if changes.previous is None:
+        return section | {"blocks": [_text(
+            f"There is no previous drop: {_drop_named(changes.current)} is the first published in this warehouse. "
+            "From the next drop on, this section shows what each drop adds and how the headline figures move.")]}
+    then, now = f"Drop {changes.previous.drop_id}", f"Drop {changes.current.drop_id}"
+    added = [[f"Assessments: {instrument_label(c.label)}" if c.key.startswith("assessments.") else c.label,
+              _shown(c.then, c.kind), _shown(c.now, c.kind), _difference(c)] for c in changes.added]
+    headline = [[c.label, _shown(c.then, c.kind), _shown(c.now, c.kind), _difference(c)] for c in changes.headline]
+    return section | {"blocks": [
+        _text(f"This report is of {_drop_named(changes.current)}; the previous published drop is "
+              f"{_drop_named(changes.previous)}."),
+        table(["", then, now, "Added"], added, caption="What the drop added",
+              note="Assessments: export rows holding an assessment of the instrument, loaded (quarantined rows "
+                   "not counted). Deaths: deaths placed in time."),
+        table(["Headline figure", then, now, "Change"], headline, caption="Headline figures, then and now",
+              note="Percentages change in percentage points; the figures as each drop's report printed them.")]}
 
 
 # -------------------------------------------------------------------------------------------- sections
@@ -697,7 +762,7 @@ def _quality(quality: dict | None) -> dict:
 
 
 def build_context(results: pd.DataFrame | None, adbds: pd.DataFrame | None, quality: dict | None,
-                  provenance: dict | None, verdict: dict | None = None) -> dict:
+                  provenance: dict | None, verdict: dict | None = None, changes: Changes | None = None) -> dict:
     r = Results(results)
     prov = dict(provenance or {})
     shown = {"drop_id": prov.get("drop_id") or "", "export": prov.get("export_datetime") or "",
@@ -708,6 +773,7 @@ def build_context(results: pd.DataFrame | None, adbds: pd.DataFrame | None, qual
     return {
         "title": "UC-MSC transplantation in systemic sclerosis: follow-up outcomes",
         "headline": _headline(r),
+        "since_previous": _since_previous(changes),
         "sections": sections,
         "beyond": _beyond(r, adbds),
         "quality": _quality(quality),
@@ -726,8 +792,9 @@ def build_context(results: pd.DataFrame | None, adbds: pd.DataFrame | None, qual
 
 
 def render_study_report(results: pd.DataFrame | None, adbds: pd.DataFrame | None, quality: dict | None,
-                        provenance: dict | None, verdict: dict | None = None) -> str:
+                        provenance: dict | None, verdict: dict | None = None, changes: Changes | None = None) -> str:
     """The study report as one self-contained HTML string (see the module docstring for the inputs); ``verdict``
-    the run's status for the line at the top (report/status.py; default: published, no errors)."""
-    context = build_context(results, adbds, quality, provenance, verdict)
+    the run's status for the line at the top (report/status.py; default: published, no errors); ``changes`` since
+    the previous drop (default: no such section)."""
+    context = build_context(results, adbds, quality, provenance, verdict, changes)
     return environment().get_template("study_report.html.j2").render(**context)

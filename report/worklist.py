@@ -1,6 +1,8 @@
 """The steward worklist as problems to work through, from the findings: one item per record × problem.
 
-``worklist_items(findings, study) -> list[WorklistItem]``; ``worklist_csv(items) -> str`` (reports/steward_worklist.csv)
+``worklist_items(findings, study) -> list[WorklistItem]``; ``worklist_csv(items) -> str``
+(reports/steward_worklist.csv); ``worklist_view(findings, study, progress) -> WorklistView`` (night after night,
+with ``night_progress``)
 
 - ``findings``: quality.findings (columns of quality.findings.FINDING_COLUMNS; others are ignored);
 - ``study``: the study definition (study.definition.load_study()), for event labels and the study's event order.
@@ -17,6 +19,13 @@ Items are sorted: errors first, then record (structural items, not tied to a rec
 order of record ids: "2" before "10"), then the study's event order (events.csv; an event the study does not
 know after the others), then rule. Labels: events by their label in the study definition ("Month 6"),
 instruments by :func:`instrument_label`, rules by their catalog title; the codes stay beside them.
+
+Each item has a short, stable id (``WorklistItem.finding_id``, quality.history.problem_id), which a steward's
+acknowledgement names (quality/acknowledgements.py). Night after night (:func:`worklist_view`, with the history of
+quality/history.py): an item is *new* when none of its findings' keys was open in the previous recorded drop,
+else *open* since the earliest drop they were first seen in; a warning whose own findings are all acknowledged,
+value unchanged, leaves the items (listed apart); an item with an acknowledgement whose value changed stays,
+marked ``lapsed``.
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from quality.acknowledgements import ACKNOWLEDGED, LAPSED, Acknowledgement, match, read_register
+from quality.history import DropHistory, drop_history, finding_key, problem_id, record_drop
 from quality.rules import ON_THE_FIELD, RULES
 from report import formatting as fmt
 from report._common import ACTION_WORDS, records
@@ -88,6 +99,8 @@ class Cell:
     source_row: int | None
     message: str
     hint: str
+    instance: int | None = None
+    key: str = ""  # quality.history.finding_key
 
 
 @dataclass
@@ -101,6 +114,28 @@ class WorklistItem:
     record_id: str  # "" when not tied to a record
     cells: list[Cell]
     consequences: list[Cell] = field(default_factory=list)
+    # night after night (worklist_view; "" / 0 without a history): "new" tonight or still "open" since
+    # ``first_seen`` (a drop id) for ``nights`` recorded drops, tonight included; ``lapsed``: an acknowledgement
+    # of one of its findings lapsed (the value changed)
+    status: str = ""
+    first_seen: str = ""
+    nights: int = 0
+    lapsed: bool = False
+
+    @property
+    def finding_id(self) -> str:
+        """The row's short, stable id (quality.history.problem_id), which an acknowledgement names."""
+        first = self.cells[0]
+        return problem_id(self.record_id, self.rule, self.severity, self.action, first.key)
+
+    @property
+    def status_text(self) -> str:
+        """"new tonight" or "still open since <drop> (N nights)"; "" without a history."""
+        if self.status == "new":
+            return "new tonight"
+        if self.status == "open":
+            return f"still open since {self.first_seen} ({self.nights} night{'' if self.nights == 1 else 's'})"
+        return ""
 
     @property
     def action_words(self) -> str:
@@ -221,13 +256,15 @@ def _cells(findings: pd.DataFrame | None, study: Study) -> list[Cell]:
     for r in records(findings):
         rule = _text(r.get("rule"))
         event, instrument = _text(r.get("event")), _text(r.get("instrument"))
+        instance = _row(r.get("instance"))
         out.append(Cell(
             rule=rule, title=rule_title(rule), severity=_text(r.get("severity")).lower() or "warning",
             action=_text(r.get("action")) or "none", record_id=_text(r.get("record_id")), event=event,
             event_label=labels.get(event, event), instrument=instrument,
             instrument_label=instrument_label(instrument) if instrument else "", field=_text(r.get("field")),
             value=_text(r.get("value")), source_row=_row(r.get("source_row")), message=_text(r.get("message")),
-            hint=_text(r.get("hint"))))
+            hint=_text(r.get("hint")), instance=instance,
+            key=finding_key(r.get("record_id"), event, instrument, instance, r.get("field"), rule)))
     return out
 
 
@@ -292,11 +329,106 @@ def worklist_items(findings: pd.DataFrame | None, study: Study) -> list[Worklist
         min((rank(c.event) for c in it.cells), default=-1), it.rule))
 
 
-#: columns of the worklist CSV (reports/steward_worklist.csv): one row per item, codes and labels both
+@dataclass
+class Progress:
+    """The history and the acknowledgements register a worklist is shown with (:func:`night_progress`);
+    ``recorded``: the drop is recorded in the history (else nothing is counted as resolved by it)."""
+
+    history: DropHistory = field(default_factory=DropHistory)
+    register: pd.DataFrame | None = None  # quality.acknowledgements.read_register
+    recorded: bool = True
+
+
+@dataclass
+class WorklistView:
+    """The worklist of a drop night after night (:func:`worklist_view`).
+
+    - ``items``: the open problems (acknowledged ones left out), each with its status;
+    - ``acknowledged``: [(item, acknowledgement)]: warnings whose findings are all acknowledged, the value
+      unchanged; they stay in quality.findings;
+    - ``resolved``: problems open in the previous recorded drop and not found tonight, one dict per finding key
+      (record_id, event, event_label, instrument, instrument_label, field, rule, title, severity, first_seen,
+      nights), in worklist order;
+    - ``previous_drop``, ``trend`` (quality.history.DropHistory); ``with_history``: a history was given;
+      ``recorded``: the drop is in it (a drop that is not, a blocked one, resolves nothing: ``resolved`` is empty).
+    """
+
+    items: list[WorklistItem]
+    acknowledged: list[tuple[WorklistItem, Acknowledgement]] = field(default_factory=list)
+    resolved: list[dict] = field(default_factory=list)
+    previous_drop: str | None = None
+    trend: list[tuple[str, int, int]] = field(default_factory=list)
+    with_history: bool = False
+    recorded: bool = False
+
+
+def worklist_view(findings: pd.DataFrame | None, study: Study, progress: Progress | None = None) -> WorklistView:
+    """The worklist (:func:`worklist_items`) with what ``progress`` knows: each item new tonight or open since a
+    drop, acknowledged warnings set apart (an item whose own findings are all acknowledged, none of its
+    consequences an error), an item whose acknowledgement lapsed marked, and what was resolved."""
+    items = worklist_items(findings, study)
+    if progress is None:
+        return WorklistView(items)
+    history = progress.history
+    acks = match(findings, progress.register)
+    shown, acknowledged = [], []
+    for it in items:
+        since = [history.open_since[c.key] for c in it.cells if c.key in history.open_since]
+        it.status = "open" if since else "new"
+        it.first_seen = min(first for first, _ in since) if since else (history.drop_id or "")
+        it.nights = max(n for _, n in since) if since else 0
+        own = [acks.get(c.key) for c in it.cells]
+        it.lapsed = any(a is not None and a.state == LAPSED for a in own)
+        if (it.severity == "warning" and all(a is not None and a.state == ACKNOWLEDGED for a in own)
+                and not any(c.severity == "error" for c in it.consequences)):
+            acknowledged.append((it, max(own, key=lambda a: a.date)))
+        else:
+            shown.append(it)
+    labels = {e.unique_name: e.label for e in study.events}
+    order = {name: i for i, name in enumerate(study.event_names)}
+    resolved = []
+    for r in records(history.resolved if progress.recorded else None):
+        event, instrument, rule = _text(r.get("event")), _text(r.get("instrument")), _text(r.get("rule"))
+        resolved.append({"record_id": _text(r.get("record_id")), "event": event,
+                         "event_label": labels.get(event, event), "instrument": instrument,
+                         "instrument_label": instrument_label(instrument) if instrument else "",
+                         "field": _text(r.get("field")), "rule": rule, "title": rule_title(rule),
+                         "severity": _text(r.get("severity")), "first_seen": _text(r.get("first_seen_drop")),
+                         "nights": int(r.get("nights_open") or 0)})
+    resolved.sort(key=lambda r: (r["severity"] != "error", fmt.natural_key(r["record_id"]),
+                                 order.get(r["event"], len(order)), r["rule"], r["field"]))
+    return WorklistView(shown, acknowledged, resolved, history.previous_drop, history.trend, with_history=True,
+                        recorded=progress.recorded)
+
+
+def night_progress(conn, findings: pd.DataFrame | None, drop_id: str | None, register_path,
+                   *, record: bool, study: Study | None = None) -> Progress | None:
+    """The history and acknowledgements that drop ``drop_id``'s worklist is shown with (None without a drop id:
+    nothing to compare). With ``record``, first records the drop in the warehouse (quality.history.record_drop:
+    its finding keys and its open errors, warnings and acknowledged problems as this worklist counts them;
+    ``conn`` must be writable); without, reads only, and the drop resolves nothing (a drop that is not recorded,
+    blocked, may lack what it does not show). ``register_path``: SSC_HOME/acknowledgements.csv
+    (quality/acknowledgements.py)."""
+    if not drop_id:
+        return None
+    register = read_register(register_path)
+    if record and drop_id:
+        from study.definition import load_study
+
+        view = worklist_view(findings, study or load_study(), Progress(register=register))
+        record_drop(conn, findings, drop_id, open_errors=sum(it.severity == "error" for it in view.items),
+                    open_warnings=sum(it.severity == "warning" for it in view.items),
+                    acknowledged=len(view.acknowledged))
+    return Progress(drop_history(conn, findings, drop_id), register, recorded=record)
+
+
+#: columns of the worklist CSV (reports/steward_worklist.csv): one row per item, codes and labels both; the
+#: row's id (which an acknowledgement names), its status (new / open; empty without a history) and the drop
+#: it was first seen in last
 CSV_COLUMNS = ("severity", "record_id", "rule", "rule_title", "action", "what_the_pipeline_did", "events",
                "event_labels", "instruments", "instrument_labels", "fields", "values", "export_rows", "findings",
                "summary", "what_to_do_in_redcap", "consequences", "consequence_rules", "consequence_records",
-               "consequence_export_rows")
+               "consequence_export_rows", "finding_id", "status", "first_seen")
 
 
 #: what a spreadsheet program may run as a formula when a cell starts with it (OWASP, "CSV Injection")
@@ -331,17 +463,19 @@ def worklist_csv(items: list[WorklistItem]) -> str:
                   it.summary, it.hint, str(len(it.consequences)),
                   "; ".join(code for code, _ in it.consequence_rules),
                   "; ".join(sorted({c.record_id for c in it.consequences}, key=fmt.natural_key)),
-                  rows_text(cons_rows)]
+                  rows_text(cons_rows), it.finding_id, it.status, it.first_seen]
         writer.writerow([csv_safe(v) for v in values])
     return buffer.getvalue()
 
 
-def open_problems(findings: pd.DataFrame | None, study: Study | None = None) -> tuple[int, int]:
-    """``(errors, warnings)``: the worklist's rows (problems) by severity, what the run's verdict ("published with
-    N errors for the stewards") and the report's status line count; a cause and its consequences are one."""
+def open_problems(findings: pd.DataFrame | None, study: Study | None = None,
+                  register: pd.DataFrame | None = None) -> tuple[int, int]:
+    """``(errors, warnings)``: the worklist's open rows (problems) by severity, what the run's verdict ("published
+    with N errors for the stewards") and the report's status line count; a cause and its consequences are one;
+    warnings acknowledged in ``register`` (quality.acknowledgements.read_register) are not open."""
     if findings is None or not len(findings):
         return 0, 0
     from study.definition import load_study
 
-    items = worklist_items(findings, study or load_study())
+    items = worklist_view(findings, study or load_study(), Progress(register=register)).items
     return sum(it.severity == "error" for it in items), sum(it.severity == "warning" for it in items)

@@ -6,9 +6,13 @@ with report.html by the report's step (report.publish.publish_files: every file 
 target), so a run killed or failing between the two steps leaves the three from the same drop. They run only when
 every quality gate passed (the gates are blocking checks upstream), so a blocked run leaves the last published
 outcomes.json, ard.csv and report.html byte for byte as they were.
+
+The report compares the drop with the previous published one (analysis.history: its section "Since the previous
+drop"); once published, the drop's headline figures are added to ``analysis.headline_history``.
 """
 
 
+import json
 import shutil
 import time
 from datetime import datetime, timezone
@@ -17,12 +21,14 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from analysis import history
 from analysis.ard import to_csv
 from analysis.outcomes import outcomes_document
 from orchestration.assets.dbt import model_key
 from orchestration.assets.quality import FINDINGS
 from quality.endpoints import mark_published
 from orchestration.assets.outcomes import RESULTS
+from orchestration.publishing import outcomes_provenance
 from orchestration.resources import StudyLocations, Warehouse
 from orchestration.verdict import published_verdict
 from orchestration.version import code_version
@@ -71,7 +77,7 @@ def provenance(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dict:
 def outcomes_json(context: dg.AssetExecutionContext, warehouse: Warehouse, locations: StudyLocations,
                   results: pd.DataFrame):
     document = outcomes_document(results)
-    document["provenance"] = provenance(context, warehouse)
+    document["provenance"] = outcomes_provenance(provenance(context, warehouse))  # the same drop: the same file
     shutil.rmtree(locations.reports / STAGING, ignore_errors=True)  # what killed runs staged (one writer: the lock)
     folder = staging(context, locations)
     publish_files({folder / OUTCOMES_JSON: dumps_json(document), folder / ARD_CSV: to_csv(results)})
@@ -96,15 +102,20 @@ def study_report(context: dg.AssetExecutionContext, warehouse: Warehouse, locati
     started = time.perf_counter()
     adbds = warehouse.read_tables("marts.adbds")["adbds"]
     quality = warehouse.read_tables("quality.findings", "quality.reconciliation")
-    html = render_study_report(results, adbds, quality, provenance(context, warehouse),
-                               verdict=published_verdict(quality["findings"]))
-    path, folder = locations.reports / REPORT_HTML, staging(context, locations)
+    path, folder, shown = locations.reports / REPORT_HTML, staging(context, locations), provenance(context, warehouse)
     staged = {locations.reports / name: (folder / name).read_bytes().decode("utf-8")
               for name in (OUTCOMES_JSON, ARD_CSV)}
+    tonight = history.snapshot(json.loads(staged[locations.reports / OUTCOMES_JSON]), quality["reconciliation"],
+                               shown["drop_id"], shown["export_datetime"])
+    with warehouse.connect(read_only=True) as conn:
+        changes = history.compare(history.previous(conn, tonight.drop_id), tonight)
+    html = render_study_report(results, adbds, quality, shown, verdict=published_verdict(quality["findings"]),
+                               changes=changes)
     publish_files({**staged, path: html})
     shutil.rmtree(locations.reports / STAGING)
     with warehouse.connect() as conn:  # this run becomes the one the next runs compare with
         mark_published(conn, context.run.run_id)
+        history.record(conn, tonight, context.run.run_id, shown["code_version"], datetime.now(timezone.utc))
     seconds = time.perf_counter() - started
     context.log.info(f"report.html: {len(html) / 1e6:.2f} MB rendered in {seconds:.1f} s")
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "bytes": len(html),

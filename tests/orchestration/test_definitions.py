@@ -205,7 +205,7 @@ def test_quality_gates_are_blocking(graph):
 
 def test_nightly_job_and_schedule():
     job = defs.resolve_job_def("nightly")
-    assert job.executor_def.name == "in_process"
+    assert job.executor_def.name == "in_process_single_writer"  # in process, holding SSC_HOME/.lock
     schedule = defs.resolve_schedule_def("nightly_at_0200")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING

@@ -43,9 +43,10 @@ def records_sha(folder: Path) -> str:
 
 
 def evaluate(inbox: Path, cursor: str | None = None, settle: int = 120):
-    context = dg.build_sensor_context(cursor=cursor, resources={
-        "locations": StudyLocations(inbox=str(inbox), drop_settle_seconds=settle)})
-    return inbox_sensor(context), context.cursor
+    with dg.instance_for_test() as instance:  # no run in progress: the sensor has no dead run to recover
+        context = dg.build_sensor_context(cursor=cursor, instance=instance, resources={
+            "locations": StudyLocations(inbox=str(inbox), drop_settle_seconds=settle)})
+        return inbox_sensor(context), context.cursor
 
 
 def test_a_drop_starts_once_its_files_have_settled(tmp_path):
@@ -103,7 +104,7 @@ def test_sensor_and_schedule_are_on_by_default():
     assert defs.resolve_schedule_def("nightly_at_0200").default_status == dg.DefaultScheduleStatus.RUNNING
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_the_daemon_starts_a_new_drop_once(tmp_path):
     """A drop put into a watched inbox while the Dagster daemon runs starts nightly by itself, once; the same drop
     copied in again starts nothing. Runs are queued, not launched (max_concurrent_runs 0), to keep this short."""
