@@ -36,6 +36,7 @@ help:
 	@echo "make ui     - the Dagster UI on the same state (SSC_HOME=$(SSC_HOME))"
 	@echo "make daemon - the Dagster daemon alone (the nightly schedule), for a service (docs/operating.md)"
 	@echo "make webserver - the Dagster UI alone, on 127.0.0.1:3000, for a service (docs/operating.md)"
+	@echo "make run FORCE=1 - run even when the newest drop was already published unchanged (same files, code, settings)"
 	@echo "make run DROP=<id> - run an archived drop again into SSC_HOME/replays/<id> (published outputs untouched)"
 	@echo "make test-registry, make test-long - the 2,000-patient pins; kills at every stage, a real daemon (CI runs both)"
 	@echo "make demo   - regenerate the bundled demo drop"
@@ -71,7 +72,7 @@ home:
 
 # DROP=<id>: replay that archived drop into SSC_HOME/replays/<id>/ (its own reports; the published ones untouched)
 run: setup manifest home
-	@$(OWNER_ONLY) $(BIN)/python -m orchestration.nightly $(if $(DROP),--drop "$(DROP)")
+	@$(OWNER_ONLY) $(BIN)/python -m orchestration.nightly $(if $(DROP),--drop "$(DROP)") $(if $(FORCE),--force)
 
 # The stewards' register of acknowledged warnings (README, "Acknowledging a warning"); the values are read from
 # the environment (make puts its command-line variables there), so a reason may hold quotes

@@ -11,6 +11,7 @@ import dagster as dg
 from orchestration.nightly import recover_before_request, run_holds_home
 from orchestration.resources import StudyLocations
 from orchestration.settings import home_dir
+from orchestration.unchanged import unchanged_since
 
 
 class SingleWriterExecutor(dg.Executor):
@@ -74,10 +75,13 @@ def nightly_schedule(timezone: str) -> dg.ScheduleDefinition:
         execution_timezone=timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=f"Every night at 02:00 ({timezone}: SSC_TIMEZONE, default UTC), after the export drop has "
-                    "landed. Runs whose process died are marked failed first; while a run holds SSC_HOME, none is "
-                    "requested.",
+                    "landed. Skipped when that drop was published unchanged (same files, code and settings); runs "
+                    "whose process died are marked failed first; while a run holds SSC_HOME, none is requested.",
     )
     def nightly_at_0200(context: dg.ScheduleEvaluationContext, locations: StudyLocations):
+        said = unchanged_since(locations.home_dir, Path(locations.inbox), os.environ)
+        if said:  # the inbox sensor (or make run) has already published tonight's drop as it is
+            return dg.SkipReason(f"nightly not requested: {said}")
         return request_after_recovery(context, locations.home_dir, dg.RunRequest(), "nightly_at_0200")
 
     return nightly_at_0200

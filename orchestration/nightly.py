@@ -19,6 +19,10 @@ the new run proceeds. Runs the Dagster daemon (the schedule, the inbox sensor) o
 their whole execution (:func:`run_holds_home`, taken by the nightly job's executor, orchestration/jobs.py), and the
 schedule and the sensor recover dead runs before they request one (:func:`recover_before_request`).
 
+A night whose newest drop, code and settings are those of the last published run does not run again: it says
+"no new drop since <export time>" and records that it looked (orchestration/unchanged.py; ``--force``, ``make run
+FORCE=1``, runs anyway).
+
 ``--drop <id>`` (``make run DROP=<id>``) replays an archived drop into ``SSC_HOME/replays/<id>/`` instead
 (orchestration/replay.py); an id that is not archived is refused in one line listing the archived ids (exit 2).
 """
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -204,7 +209,18 @@ def main(argv: list[str] | None = None) -> int:
     arguments = argparse.ArgumentParser(prog="python -m orchestration.nightly", description=__doc__.split("\n")[0])
     arguments.add_argument("--drop", default="", metavar="ID",
                            help="replay the archived drop ID into SSC_HOME/replays/ID/ (make run DROP=ID)")
-    drop = arguments.parse_args(argv).drop
+    arguments.add_argument("--force", action="store_true",
+                           help="run even when the newest drop was published unchanged (make run FORCE=1)")
+    parsed = arguments.parse_args(argv)
+    drop = parsed.drop
+    if not drop and not parsed.force:  # before the code location loads: an unchanged night costs a second or two
+        from orchestration.settings import DEFAULT_INBOX, home_dir
+        from orchestration.unchanged import unchanged_since
+
+        said = unchanged_since(home_dir(os.environ), Path(os.environ.get("SSC_INBOX") or DEFAULT_INBOX), os.environ)
+        if said:
+            print(f"nightly: {said}")
+            return 0
     try:  # the code location is imported here: an unusable setting (environment or study/analysis_settings.toml)
         locations = configured("locations")
     except ValueError as error:  # says which, in one line, without a traceback
@@ -270,7 +286,10 @@ def replay(locations: StudyLocations, drop_id: str) -> int:
         return 1
     print(f"nightly: replay of drop {drop_id} into {env['SSC_HOME']}; the reports of {locations.home_dir} "
           "are not touched", flush=True)
-    return subprocess.run([sys.executable, "-m", "orchestration.nightly"], env=env).returncode
+    try:
+        return subprocess.run([sys.executable, "-m", "orchestration.nightly"], env=env).returncode
+    finally:  # the copy of the export (identifiers) does not stay in the replay's home
+        shutil.rmtree(env["SSC_INBOX"], ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ alone the runs ``make run`` finishes itself (tag ``ssc/finished_by``), and write
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from orchestration.jobs import nightly_job
 from orchestration.publishing import (STEWARD_PAGE, StewardInputs, publish_steward_report, published_steward_inputs,
                                       warehouse_steward_inputs)
 from orchestration.resources import Alerts, StudyLocations, Warehouse
+from orchestration.unchanged import forget_published, record_published
 from orchestration.verdict import PUBLISHED, Verdict, decide, read_events
 from report.status import restamp
 from quality.acknowledgements import REGISTER, read_register
@@ -68,6 +70,11 @@ def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations,
                            reconciliation=steward.reconciliation, provenance={**steward.provenance, "run_id": run_id},
                            verdict={"outcome": verdict.outcome, "text": verdict.text, "errors": verdict.errors},
                            progress=progress)
+    if verdict.outcome == PUBLISHED:  # the next make run skips this drop while nothing changes
+        record_published(locations.home_dir, Path(locations.inbox), os.environ, steward.provenance.get("drop_id"),
+                         steward.provenance.get("export_datetime"), run_id)
+    else:
+        forget_published(locations.home_dir)
     alert_if_not_published(alerts, verdict, steward.provenance, locations, run_id)
     return verdict
 

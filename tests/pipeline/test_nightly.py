@@ -312,3 +312,18 @@ def test_no_identifier_value_anywhere_under_ssc_home(unseen_run):
                 assert canary not in content, f"{canary!r} found in {path}"
             leaked = [d for d in dobs if d in content]
             assert not leaked, f"dates of birth found in {path}"
+
+
+def test_an_unchanged_drop_is_not_run_again(demo_run):
+    """`make run` again on the demo's home, same drop, code and settings: one line, no run, the look recorded
+    (orchestration/unchanged.py). It writes only SSC_HOME/last_looked.json in the shared home."""
+    from conftest import _make_run_demo
+
+    home, _ = demo_run
+    logs = sorted((home / "logs").glob("nightly-*.log"))
+    again = _make_run_demo(home)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.splitlines()[-1].startswith("nightly: no new drop since 2026-11-24 02:00: drop "
+                                                    "2026-11-24T0200 was published by run ")
+    assert sorted((home / "logs").glob("nightly-*.log")) == logs  # no run
+    assert json.loads((home / "last_looked.json").read_text())["drop_id"] == "2026-11-24T0200"
