@@ -5,7 +5,8 @@ pseudonym key's fingerprint). A replay shares two things with the nightly home, 
 
 - the drop's files, read from ``SSC_INBOX/<id>/`` (drops stay in the inbox: each is a full snapshot named by its
   export time); they must still be the files archived (the records file's SHA-256 recorded in ``raw.drops``), and
-  are copied into the replay's own inbox, ``replays/<id>/inbox/<id>/``;
+  are copied into the replay's own inbox, ``replays/<id>/inbox/<id>/`` (owner-only; the export holds identifiers,
+  so the copy is removed when the replay's run ends);
 - the pseudonym key, ``SSC_PSEUDONYM_KEY``, whose fingerprint must be the one recorded for the drop (else the
   pseudonyms, and so the replay, would not be the drop's).
 
@@ -21,6 +22,7 @@ identifies the inputs and the code; the run id and the time are in report.html a
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,8 +114,12 @@ def prepare_replay(locations: StudyLocations, drop: ArchivedDrop, environ: Mappi
     files = open_drop(drop.folder)
     inbox = home / "inbox"
     (inbox / drop.drop_id).mkdir(mode=0o700, parents=True)
-    for path in (files.records_file, files.dictionary_file):
-        shutil.copy2(path, inbox / drop.drop_id / path.name)
+    for path in (files.records_file, files.dictionary_file):  # the export holds identifiers: owner-only
+        copy = inbox / drop.drop_id / path.name
+        with os.fdopen(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out, open(path, "rb") as src:
+            shutil.copyfileobj(src, out)
+        shutil.copystat(path, copy)
+        copy.chmod(0o600)
     (home / "dagster").mkdir(mode=0o700)
     shutil.copy(REPO_ROOT / "orchestration" / "dagster.yaml", home / "dagster" / "dagster.yaml")
     env = {name: value for name, value in environ.items() if name not in NOT_PASSED_ON}

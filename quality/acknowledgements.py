@@ -110,8 +110,9 @@ def add(path: Path, findings: pd.DataFrame, finding_id: str, decision: str, reas
     frame = identify(findings)
     chosen = frame[frame["problem_id"] == finding_id]
     if not len(chosen):
-        raise AcknowledgementRefused(f"acknowledgements: no finding with id {finding_id} on the worklist; copy the "
-                                     "id from the worklist's Id column (steward.html or steward_worklist.csv)")
+        raise AcknowledgementRefused(
+            f"acknowledgements: no finding with id {finding_id} on the worklist; copy the id from the worklist "
+            "(steward.html: under each row's severity; steward_worklist.csv: column finding_id)")
     errors = chosen[chosen["severity"].astype(str).str.lower() == "error"]
     if len(errors):
         first = errors.iloc[0]
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                                                  f"(SSC_HOME/{REGISTER}).")
     commands = parser.add_subparsers(dest="command", required=True)
     adding = commands.add_parser("add", help="acknowledge the warning of a worklist row (its id)")
-    adding.add_argument("finding_id", help="the id shown in the worklist's Id column")
+    adding.add_argument("finding_id", help="the row's id: under its severity in steward.html, column finding_id in the CSV")
     adding.add_argument("--decision", required=True, choices=DECISIONS)
     adding.add_argument("--reason", required=True, help="why the value is correct or cannot be fixed")
     adding.add_argument("--by", required=True, help="who checked it (name or initials)")

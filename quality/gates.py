@@ -256,6 +256,21 @@ def reconciliation(records: pd.DataFrame, quarantined: set[int], drop: dict, stu
     return pd.DataFrame(rows)
 
 
+def quarantine_causes(findings: pd.DataFrame, shown: int = 3) -> str:
+    """What a blocked quarantine gate adds to its message: the records with the most quarantined export rows and
+    why (rules with action ``quarantined``), most rows first, e.g. ``": most from record SSC-0006 (9 rows: Record
+    without enrollment), …; fix these records in REDCap (steward worklist)"``; "" with no such finding."""
+    quarantined = findings[findings["action"] == "quarantined"]
+    if quarantined.empty:
+        return ""
+    rows = (quarantined.assign(record=quarantined["record_id"].fillna("").astype(str))
+            .groupby(["record", "rule"])["source_row"].nunique().sort_values(ascending=False, kind="stable"))
+    parts = [f"{f'record {record}' if record else 'rows without a record id'} ({n} row{'s' * (n != 1)}: "
+             f"{RULES[rule].title if rule in RULES else rule})" for (record, rule), n in rows.head(shown).items()]
+    more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
+    return f": most from {', '.join(parts)}{more}; fix these records in REDCap (steward worklist)"
+
+
 def evaluate_gates(findings: pd.DataFrame, recon: pd.DataFrame, n_patients: int, *, study: Study,
                    max_quarantine_share: float, max_field_share: float, min_filled: int,
                    profile: pd.DataFrame | None = None) -> list[dict]:
@@ -275,7 +290,8 @@ def evaluate_gates(findings: pd.DataFrame, recon: pd.DataFrame, n_patients: int,
          "message": structure or "dictionary and header match the study definition"},
         {"gate": QUARANTINE_GATE, "passed": share <= max_quarantine_share,
          "message": f"{total['quarantined_rows']} of {total['export_rows']} export rows quarantined "
-                    f"({share:.1%}; limit {max_quarantine_share:.0%})"},
+                    f"({share:.1%}; limit {max_quarantine_share:.0%}, SSC_MAX_QUARANTINE_SHARE)"
+                    + ("" if share <= max_quarantine_share else quarantine_causes(findings))},
         {"gate": DUPLICATES_GATE, "passed": duplicates.empty,
          "message": "no duplicate keys" if duplicates.empty else
                     f"{len(duplicates)} loaded rows share a record/event/instance key with another row "

@@ -424,11 +424,11 @@ def night_progress(conn, findings: pd.DataFrame | None, drop_id: str | None, reg
 
 #: columns of the worklist CSV (reports/steward_worklist.csv): one row per item, codes and labels both; the
 #: row's id (which an acknowledgement names), its status (new / open; empty without a history) and the drop
-#: it was first seen in last
+#: it was first seen in last; "lapsed: the value changed" when an acknowledgement of it lapsed
 CSV_COLUMNS = ("severity", "record_id", "rule", "rule_title", "action", "what_the_pipeline_did", "events",
                "event_labels", "instruments", "instrument_labels", "fields", "values", "export_rows", "findings",
                "summary", "what_to_do_in_redcap", "consequences", "consequence_rules", "consequence_records",
-               "consequence_export_rows", "finding_id", "status", "first_seen")
+               "consequence_export_rows", "finding_id", "status", "first_seen", "acknowledgement")
 
 
 #: what a spreadsheet program may run as a formula when a cell starts with it (OWASP, "CSV Injection")
@@ -463,7 +463,8 @@ def worklist_csv(items: list[WorklistItem]) -> str:
                   it.summary, it.hint, str(len(it.consequences)),
                   "; ".join(code for code, _ in it.consequence_rules),
                   "; ".join(sorted({c.record_id for c in it.consequences}, key=fmt.natural_key)),
-                  rows_text(cons_rows), it.finding_id, it.status, it.first_seen]
+                  rows_text(cons_rows), it.finding_id, it.status, it.first_seen,
+                  "lapsed: the value changed" if it.lapsed else ""]
         writer.writerow([csv_safe(v) for v in values])
     return buffer.getvalue()
 

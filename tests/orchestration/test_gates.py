@@ -77,3 +77,17 @@ def test_reconciliation_counts_the_drop_and_each_instrument():
     assert set(counts) == set(STUDY.forms) - {"enrollment", "skin_score"}
     assert set(counts.values()) == {(0, 0, 0)}
     assert gates(reconciliation=recon)["rows_reconcile"]["passed"] is True
+
+
+def test_a_blocked_quarantine_gate_names_the_records_behind_it():
+    """Most quarantined rows come from few records (a record without enrollment quarantines all its rows): the
+    message names them, most rows first, with the rule, and says where to fix them."""
+    stray = [RULES["record_without_enrollment"].finding("no enrollment", record_id="SSC-0006", source_row=row)
+             for row in range(50, 58)]
+    blank = [RULES["record_id_missing"].finding("no record id", source_row=49)]
+    gate = gates(stray + blank, reconciliation=recon(100, 91, 9), share=0.05)["quarantine_within_limit"]
+    assert gate["passed"] is False
+    assert gate["message"] == (
+        "9 of 100 export rows quarantined (9.0%; limit 5%, SSC_MAX_QUARANTINE_SHARE): most from record SSC-0006 "
+        f"(8 rows: {RULES['record_without_enrollment'].title}), rows without a record id (1 row: "
+        f"{RULES['record_id_missing'].title}); fix these records in REDCap (steward worklist)")

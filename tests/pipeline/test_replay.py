@@ -52,6 +52,7 @@ def test_a_replay_of_the_demo_drop_gives_the_published_outcomes_json_byte_for_by
     assert digests(home / "reports") == published  # the published reports are not touched
     assert digests(home)["warehouse.duckdb"] == warehouse  # nor raw.drops, the history, the last published drop
     assert (replay / "reports" / "report.html").exists() and (replay / "warehouse.duckdb").exists()
+    assert not (replay / "inbox").exists()  # the copy of the export (identifiers) is gone with the run
 
 
 def test_an_unknown_drop_is_refused_in_one_line_listing_the_archived_ones(demo_run, tmp_path):
