@@ -73,12 +73,13 @@ def test_demo_outcomes_are_the_pinned_ones(demo_run):
 
 @pytest.mark.registry
 def test_2000_patient_outcomes_are_the_pinned_ones(tmp_path):
-    root = tmp_path / "bench"
-    run = subprocess.run([sys.executable, "tests/benchmark.py", "--patients", "2000", "--seed", "2000",
-                          "--keep", str(root)], cwd=REPO, capture_output=True, text=True, timeout=1800,
-                         env={k: v for k, v in os.environ.items() if not k.startswith("SSC_")})
+    root = tmp_path / "bench"  # make bench's SSC_HOME: the drop and the kept run's home under root/bench/
+    run = subprocess.run([sys.executable, "tests/benchmark.py", "--patients", "2000", "--seed", "2000", "--keep"],
+                         cwd=REPO, capture_output=True, text=True, timeout=1800,
+                         env={**{k: v for k, v in os.environ.items() if not k.startswith("SSC_")},
+                              "SSC_HOME": str(root)})
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    found = differences(pinned("outcomes_registry_2000.json.gz"), published(root / "home"))
+    found = differences(pinned("outcomes_registry_2000.json.gz"), published(root / "bench" / "runs" / "2000-2000-1"))
     assert found == [], "\n".join(found[:40])
 
 
