@@ -37,6 +37,8 @@ from orchestration.settings import ALERT_TEXT_VARIABLES, REPO_ROOT
 
 REPLAYS = "replays"  # under SSC_HOME
 #: settings a replay does not pass on: it sends no alert and re-keys nothing
+#: set by ``make run DROP=<id>`` for the replay's run only: its report says it is a replay, not the published report
+REPLAY_VARIABLE = "SSC_REPLAY_OF"
 NOT_PASSED_ON = ("SSC_REKEY", *ALERT_TEXT_VARIABLES.values())
 
 
@@ -123,5 +125,6 @@ def prepare_replay(locations: StudyLocations, drop: ArchivedDrop, environ: Mappi
     (home / "dagster").mkdir(mode=0o700)
     shutil.copy(REPO_ROOT / "orchestration" / "dagster.yaml", home / "dagster" / "dagster.yaml")
     env = {name: value for name, value in environ.items() if name not in NOT_PASSED_ON}
-    return env | {"SSC_HOME": str(home), "SSC_INBOX": str(inbox), "DAGSTER_HOME": str(home / "dagster"),
+    return env | {REPLAY_VARIABLE: drop.drop_id,
+                  "SSC_HOME": str(home), "SSC_INBOX": str(inbox), "DAGSTER_HOME": str(home / "dagster"),
                   "DBT_LOG_PATH": str(home / "logs" / "dbt")}

@@ -24,6 +24,7 @@ from orchestration.assets.quality import FINDINGS
 from orchestration.jobs import nightly_job
 from orchestration.publishing import (STEWARD_PAGE, StewardInputs, publish_steward_report, published_steward_inputs,
                                       warehouse_steward_inputs)
+from orchestration.replay import REPLAY_VARIABLE
 from orchestration.resources import Alerts, StudyLocations, Warehouse
 from orchestration.unchanged import forget_published, record_published
 from orchestration.verdict import PUBLISHED, Verdict, decide, read_events
@@ -65,7 +66,8 @@ def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations,
     instance.add_run_tags(run_id, {VERDICT_TAG: verdict.text})
     restamp(locations.reports / REPORT_PAGE, {
         "outcome": verdict.outcome, "text": verdict.text, "errors": errors, "warnings": warnings, "run_id": run_id,
-        "drop_id": steward.provenance.get("drop_id"), "export": steward.provenance.get("export_datetime")})
+        "drop_id": steward.provenance.get("drop_id"), "export": steward.provenance.get("export_datetime"),
+        "replay": os.environ.get(REPLAY_VARIABLE)})
     publish_steward_report(locations, steward.findings, gate_results=list(verdict.gates),
                            reconciliation=steward.reconciliation, provenance={**steward.provenance, "run_id": run_id},
                            verdict={"outcome": verdict.outcome, "text": verdict.text, "errors": verdict.errors},

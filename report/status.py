@@ -59,7 +59,18 @@ def status_text(verdict: dict, shown: dict) -> tuple[str, str]:
       drop E (exported …) was BLOCKED at <gate>: <reason>. …``
     - the run published this report and then failed: ``Status: FAILED at <step>: … The figures below are those of
       drop D, but the run that produced them did not finish.``
+
+    A replay's run (``verdict["replay"]``: the drop id, ``make run DROP=<id>``) leads with ``Replay of drop D (make
+    run DROP=D), not the published report.``
     """
+    css, text = _status_text(verdict, shown)
+    if verdict.get("replay"):  # make run DROP=<id>: a copy must not pass for the study's report
+        text = (f"Replay of drop {verdict['replay']} (make run DROP={verdict['replay']}), not the published report. "
+                + text)
+    return css, text
+
+
+def _status_text(verdict: dict, shown: dict) -> tuple[str, str]:
     outcome = verdict.get("outcome")
     text = verdict.get("text") or outcome or "not recorded"
     drop = shown.get("drop_id") or "unknown"

@@ -53,6 +53,8 @@ def test_a_replay_of_the_demo_drop_gives_the_published_outcomes_json_byte_for_by
     assert digests(home)["warehouse.duckdb"] == warehouse  # nor raw.drops, the history, the last published drop
     assert (replay / "reports" / "report.html").exists() and (replay / "warehouse.duckdb").exists()
     assert not (replay / "inbox").exists()  # the copy of the export (identifiers) is gone with the run
+    assert (f"Replay of drop {DEMO_DROP} (make run DROP={DEMO_DROP}), not the published report."
+            in (replay / "reports" / "report.html").read_text(encoding="utf-8"))
 
 
 def test_an_unknown_drop_is_refused_in_one_line_listing_the_archived_ones(demo_run, tmp_path):

@@ -64,3 +64,11 @@ def test_restamp_rewrites_the_published_report_and_keeps_the_rest(tmp_path):
     old = tmp_path / "old.html"
     old.write_text("<html>rendered before the slot existed</html>")
     assert restamp(old, {"outcome": "blocked", "text": "BLOCKED"}) is False
+
+
+def test_a_replay_says_so_first():
+    """make run DROP=<id>: the replay's report, if forwarded, does not pass for the study's published report."""
+    assert status_text({"outcome": "published", "text": "published", "replay": "2026-11-24T0200"}, SHOWN) == (
+        "ok", "Replay of drop 2026-11-24T0200 (make run DROP=2026-11-24T0200), not the published report. Status: "
+              "published. Drop 2026-11-24T0200 (exported 2026-11-24 02:00): every quality gate passed; nothing open "
+              "in the steward worklist.")
