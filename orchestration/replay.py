@@ -120,8 +120,6 @@ def prepare_replay(locations: StudyLocations, drop: ArchivedDrop, environ: Mappi
         copy = inbox / drop.drop_id / path.name
         with os.fdopen(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out, open(path, "rb") as src:
             shutil.copyfileobj(src, out)
-        shutil.copystat(path, copy)
-        copy.chmod(0o600)
     (home / "dagster").mkdir(mode=0o700)
     shutil.copy(REPO_ROOT / "orchestration" / "dagster.yaml", home / "dagster" / "dagster.yaml")
     env = {name: value for name, value in environ.items() if name not in NOT_PASSED_ON}

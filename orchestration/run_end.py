@@ -51,7 +51,8 @@ def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations,
     (``ssc/verdict``), the steward worklist rewritten with the verdict as its banner, and, when the run is not
     published, an alert on the channels ``alerts`` configures (orchestration/alerts.py)."""
     events = read_events(instance.all_logs(run_id))
-    if FINDINGS.to_user_string() in events.materialized:
+    gate_ran = FINDINGS.to_user_string() in events.materialized
+    if gate_ran:
         steward = warehouse_steward_inputs(warehouse)
     else:  # the gate did not run: what an earlier step published in this run (ingest refusing the drop), if any
         steward = published_steward_inputs(locations, since=started_at) or StewardInputs()
@@ -59,7 +60,7 @@ def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations,
     errors, warnings = open_problems(steward.findings, register=read_register(register))
     verdict = decide(events, error_findings=errors, dbt_logs=dbt_logs(locations.dbt_logs, run_id))
     progress = None
-    if FINDINGS.to_user_string() in events.materialized:  # a drop refused at ingest has no findings to keep
+    if gate_ran:  # a drop refused at ingest has no findings to keep
         with warehouse.connect() as conn:  # a published night is recorded in the findings history; others compared
             progress = night_progress(conn, steward.findings, steward.provenance.get("drop_id"), register,
                                       record=verdict.outcome == PUBLISHED)

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Mapping
 
 from ingest.drops import DropError, is_hidden, newest_drop, sha256_of
+from orchestration.version import code_version
+from report.publish import publish_json
 
 LAST_PUBLISHED = "last_published.json"
 LAST_LOOKED = "last_looked.json"
@@ -36,22 +37,21 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def code_stamp(repo: Path = REPO_ROOT) -> str | None:
-    """``git describe --always --dirty`` and, when dirty, the SHA-256 of ``git diff HEAD``; None without git."""
-    try:
-        described = subprocess.run(["git", "-C", str(repo), "describe", "--always", "--dirty"], capture_output=True,
-                                   text=True, timeout=20)
-        if described.returncode != 0 or not described.stdout.strip():
-            return None
-        version = described.stdout.strip()
-        if version.endswith("-dirty"):
+    """:func:`orchestration.version.code_version` and, when it ends ``-dirty``, the SHA-256 of ``git diff HEAD``;
+    None without git."""
+    version = code_version()
+    if version == "unknown":
+        return None
+    if version.endswith("-dirty"):
+        try:
             diff = subprocess.run(["git", "-C", str(repo), "diff", "HEAD", "--binary"], capture_output=True,
                                   timeout=60)
-            if diff.returncode != 0:
-                return None
-            version += ":" + hashlib.sha256(diff.stdout).hexdigest()
-        return version
-    except (OSError, subprocess.SubprocessError):
-        return None
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if diff.returncode != 0:
+            return None
+        version += ":" + hashlib.sha256(diff.stdout).hexdigest()
+    return version
 
 
 def drop_stamp(folder: Path, environ: Mapping[str, str], code: str | None) -> str | None:
@@ -97,7 +97,7 @@ def unchanged_since(home: Path, inbox: Path, environ: Mapping[str, str],
         return None
     looked = {"looked_at": (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
               "drop_id": found[0], "unchanged_since_run": last.get("run_id")}
-    _write(Path(home) / LAST_LOOKED, looked)
+    publish_json(Path(home) / LAST_LOOKED, looked)
     return (f"no new drop since {last.get('export_datetime')}: drop {found[0]} was published by run "
             f"{last.get('run_id')} with the same files, code and settings; nothing to do "
             "(make run FORCE=1 runs it again)")
@@ -112,7 +112,7 @@ def record_published(home: Path, inbox: Path, environ: Mapping[str, str], drop_i
     if found is None or found[0] != drop_id:
         path.unlink(missing_ok=True)
         return
-    _write(path, {"drop_id": drop_id, "export_datetime": _minutes(export_datetime), "run_id": run_id,
+    publish_json(path, {"drop_id": drop_id, "export_datetime": _minutes(export_datetime), "run_id": run_id,
                   "stamp": found[1]})
 
 
@@ -127,9 +127,3 @@ def _minutes(text: str | None) -> str | None:
 def forget_published(home: Path) -> None:
     """A night that was not published: the next ``make run`` runs whatever the inbox holds."""
     (Path(home) / LAST_PUBLISHED).unlink(missing_ok=True)
-
-
-def _write(path: Path, document: dict) -> None:
-    staged = path.with_name(path.name + ".tmp")
-    staged.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(staged, path)

@@ -327,17 +327,13 @@ def publish_assets(root: Path) -> bool:
         return False
     if target.exists():
         shutil.rmtree(target)
-    # contents only, not the checkout's modes: SSC_HOME is owner-only (the process umask), so are its copies
-    shutil.copytree(ASSETS, target, copy_function=shutil.copyfile, ignore=shutil.ignore_patterns(".gitignore"))
-    for folder in [target, *(p for p in target.rglob("*") if p.is_dir())]:
-        folder.chmod(0o777 & ~_umask())
+    # file by file, not copytree: that copies the checkout's modes, and SSC_HOME is owner-only (the process umask)
+    for source in sorted(ASSETS.rglob("*"), key=lambda path: (path == MANIFEST, path)):  # the manifest last
+        if source.is_file() and source.name != ".gitignore":
+            copy = target / source.relative_to(ASSETS)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, copy)
     return True
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def localize(root: Path, pages: Iterable[Path]) -> int:
