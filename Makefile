@@ -28,7 +28,7 @@ export DBT_USE_COLORS := False
 DBT_FILES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: run test test-registry test-long ui daemon webserver setup manifest home demo bench ack data-docs-assets clean help
+.PHONY: run test test-registry test-long ui daemon webserver setup manifest home instance demo bench ack data-docs-assets clean help
 
 help:
 	@echo "make run    - set up .venv and run the nightly job on the newest drop in SSC_INBOX ($(SSC_INBOX))"
@@ -79,15 +79,20 @@ run: setup manifest home
 ack: setup
 	@$(OWNER_ONLY) $(BIN)/python -m quality.acknowledgements add "$$ID" --decision "$$DECISION" --reason "$$REASON" --by "$$BY"
 
-ui: setup manifest home
+# The instance's SQLite storage, made by one process before the services open it (orchestration/instance.py): two
+# processes creating it at once (the daemon and the webserver started together) can break its schedule storage
+instance: setup home
+	@$(OWNER_ONLY) $(BIN)/python -m orchestration.instance
+
+ui: setup manifest home instance
 	$(OWNER_ONLY) $(BIN)/dagster dev -w workspace.yaml
 
 # For services (docs/operating.md): the schedule without the UI, and the UI without a daemon. `make ui` runs
 # both in one process: run it, or these, not both.
-daemon: setup manifest home
+daemon: setup manifest home instance
 	$(OWNER_ONLY) $(BIN)/dagster-daemon run -w workspace.yaml
 
-webserver: setup manifest home
+webserver: setup manifest home instance
 	$(OWNER_ONLY) $(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p 3000
 
 test: setup manifest

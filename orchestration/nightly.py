@@ -241,9 +241,14 @@ def main(argv: list[str] | None = None) -> int:
 def run_locked(locations: StudyLocations, run_id: str) -> int:
     """The nightly run ``run_id``, with this home's lock held: dead runs recovered first (one line each), then
     the job, its end (orchestration/run_end.py) and the console's summary. Returns the exit code."""
+    from orchestration.instance import open_instance
     from orchestration.run_end import FINISHED_HERE, finish, summary
 
-    instance = dg.DagsterInstance.get()
+    try:
+        instance = open_instance()
+    except FileNotFoundError as error:
+        print(f"nightly: not started: {error}", file=sys.stderr)
+        return 2
     recovered, busy = recover_dead_runs(instance)
     for line in recovered:
         print(f"nightly: {line}", flush=True)

@@ -15,6 +15,7 @@ import dagster as dg
 import pytest
 
 from orchestration.definitions import defs
+from orchestration.instance import open_instance
 from orchestration.inbox_sensor import READY_MARKER, arrival, inbox_sensor
 from orchestration.resources import StudyLocations
 
@@ -118,11 +119,11 @@ def test_the_daemon_starts_a_new_drop_once(tmp_path):
     env = {**os.environ, "SSC_INBOX": str(inbox), "SSC_HOME": str(home), "DAGSTER_HOME": str(dagster_home),
            "SSC_DROP_SETTLE_SECONDS": "0"}
     log = tmp_path / "daemon.log"
+    instance = open_instance(dagster_home)  # the storage made before the daemon opens it, as `make daemon` does
     with open(log, "w") as sink:
         daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
                                   cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        instance = dg.DagsterInstance.from_config(str(dagster_home))
         folder = move_drop(inbox, tmp_path / "staging")
 
         def runs():

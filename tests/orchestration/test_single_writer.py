@@ -22,6 +22,7 @@ from dagster._core.storage.dagster_run import DagsterRun
 from orchestration.definitions import build_definitions
 from orchestration.inbox_sensor import inbox_sensor
 from orchestration.jobs import nightly_schedule
+from orchestration.instance import open_instance
 from orchestration.nightly import HomeBusy, home_lock, recover_dead_runs
 from orchestration.resources import StudyLocations
 from orchestration.run_end import FINISHED_BY, FINISHED_HERE
@@ -229,7 +230,7 @@ def test_under_the_daemon_a_dead_run_is_recovered_and_the_started_run_holds_the_
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SSC_", "DAGSTER_", "DBT_"))}
     env.update(SSC_INBOX=str(inbox), SSC_HOME=str(home), DAGSTER_HOME=str(home / "dagster"),
                DBT_LOG_PATH=str(home / "logs" / "dbt"), SSC_DROP_SETTLE_SECONDS="0")
-    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    instance = open_instance(home / "dagster")  # the storage made before the daemon opens it, as `make daemon` does
     instance.event_log_storage.set_concurrency_slots("warehouse", 1)
     pid = _gone_pid()
     _started(instance, "dead", pid, [(START, "raw__records")], tags=FINISHED_HERE)
