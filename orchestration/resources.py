@@ -148,6 +148,11 @@ class StudyLocations(dg.ConfigurableResource):
         """Each dbt command's target folder (artifacts and its dbt.log) goes under here."""
         return self.logs / "dbt"
 
+    @property
+    def dbt_state(self) -> Path:
+        """dbt's partial parse of this home (orchestration/assets/dbt.py, :func:`reuse_parse`)."""
+        return self.home_dir / "dbt"
+
 
 class Alerts(dg.ConfigurableResource):
     """Where a run that is not published is said (orchestration/alerts.py): an e-mail through an SMTP relay and/or

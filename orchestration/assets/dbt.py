@@ -9,7 +9,13 @@ Lineage comes from the dbt manifest: a model or seed is the asset ``<schema>/<na
 ``warehouse`` var) and writes its artifacts and its dbt.log under ``SSC_HOME/logs/dbt/<step>-<run>-<id>/``; when it
 ends, that folder keeps only what a person reads (:data:`KEPT_ARTIFACTS`) and the folders of the last
 :data:`KEPT_RUNS` runs are kept (:func:`keep_bounded`). The checkout's ``dbt_project/target`` holds only what
-``make manifest`` writes (the manifest the definitions load, and dbt's partial parse, copied into each target).
+``make manifest`` writes (the manifest the definitions load).
+
+dbt re-reads the whole project when the command-line vars or the profile's connection differ from those of its
+partial parse (``partial_parse.msgpack``), and the warehouse path is both: the partial parse of ``make manifest``
+never fits a run. Each command therefore starts from the partial parse the previous command on this home left in
+``SSC_HOME/dbt/`` (:func:`reuse_parse`); dbt still re-reads every file whose checksum changed, and the whole project
+after a dbt upgrade or a change of vars. Measured on the demo drop: about 2.5 s less per command.
 """
 
 import gzip
@@ -61,6 +67,7 @@ ANALYSIS_SELECT = "intermediate.analysis marts"
 KEPT_ARTIFACTS = ("dbt.log", "run_results.json")
 # The runs whose dbt folders are kept under SSC_HOME/logs/dbt: a week of nights.
 KEPT_RUNS = 7
+PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 def dbt_target_path(locations: StudyLocations, context: dg.AssetExecutionContext) -> Path:
@@ -77,10 +84,32 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse:
                  "enrollment_lookback_days": value("plausibility.enrollment_lookback")}
     args = ["build", "--indirect-selection", "buildable", "--vars", json.dumps(variables)]
     target = dbt_target_path(locations, context)
+    reuse_parse(locations.dbt_state, target)
     try:
         yield from dbt.cli(args, context=context, target_path=target).stream()
     finally:
+        keep_parse(target, locations.dbt_state)
         keep_bounded(target, context.run.run_id)
+
+
+def reuse_parse(state: Path, target: Path) -> None:
+    """Put the partial parse kept in ``state`` (if any) into the new command's ``target`` folder, where dbt reads it
+    (and dagster-dbt then leaves it instead of copying the checkout's, which never fits: see the module's text)."""
+    if (state / PARTIAL_PARSE).is_file():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(state / PARTIAL_PARSE, target / PARTIAL_PARSE)
+
+
+def keep_parse(target: Path, state: Path) -> None:
+    """Keep the partial parse dbt wrote in ``target`` as ``state``'s, replaced atomically (a killed run leaves the
+    previous one or the new one, whole)."""
+    written = target / PARTIAL_PARSE
+    if not written.is_file():
+        return
+    state.mkdir(parents=True, exist_ok=True)
+    partial = state / f".{PARTIAL_PARSE}.{os.getpid()}"
+    shutil.copyfile(written, partial)
+    os.replace(partial, state / PARTIAL_PARSE)
 
 
 def keep_bounded(target: Path, run_id: str, runs: int = KEPT_RUNS) -> None:
