@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Mapping
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
-from orchestration.assets.dbt import dbt_analysis_and_marts, dbt_project, dbt_staging_and_timeline
+from orchestration.assets.dbt import (WarehouseDbtCliResource, dbt_analysis_and_marts, dbt_project,
+                                     dbt_staging_and_timeline)
 from orchestration.assets.endpoints import endpoints
 from orchestration.assets.ingest import raw_records
 from orchestration.assets.outcomes import cohort_flow_outcome, outcome_assets
@@ -58,7 +58,8 @@ def build_definitions(environ: Mapping[str, str]) -> dg.Definitions:
             "locations": StudyLocations(**locations_config(environ)),
             "alerts": Alerts(**alerts_config(environ)),
             # dbt comes with this interpreter's environment
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+            "dbt": WarehouseDbtCliResource(project_dir=dbt_project,
+                                           dbt_executable=str(Path(sys.executable).parent / "dbt")),
             "io_manager": dg.FilesystemIOManager(base_dir=str(home / "dagster" / "storage")),
         },
     )
