@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Callable
 
 import pandas as pd
 
@@ -80,6 +81,15 @@ def _text(series: pd.Series) -> pd.Series:
     return series.astype("string").str.strip()
 
 
+def passing(series: pd.Series, test: Callable[[str], object]) -> pd.Series:
+    """Where ``test`` of a cell's text (surrounding whitespace removed) is true: a bool Series on ``series``' index,
+    False for an empty cell. ``test`` is called once per distinct value rather than once per cell (a column of
+    210,000 cells holds a few thousand distinct values): at 20,000 patients the normalisation took 43 s with pandas
+    string methods over every cell, most of it on columns where nothing was to be found."""
+    distinct = pd.unique(series.dropna().to_numpy(dtype=object))
+    return series.isin([value for value in distinct if test(str(value).strip())])
+
+
 # ---- 1. missing-data codes ---------------------------------------------------------------------------------
 
 
@@ -89,10 +99,10 @@ def blank_missing_data_codes(frame: pd.DataFrame, study: Study, codes: dict[str,
         return findings
     owner = study.column_owner
     for column in _data_columns(frame, study):
-        text = _text(frame[column])
-        hit = text.isin(list(codes)).fillna(False).astype(bool)
+        hit = passing(frame[column], codes.__contains__)
         if not hit.any():
             continue
+        text = _text(frame[column].where(hit))
         for code, count in Counter(text[hit]).items():
             at = hit & (text == code)
             field = owner[column]
@@ -137,7 +147,8 @@ def map_labels(frame: pd.DataFrame, study: Study, source: str) -> list[Finding]:
     for name, columns, labels, codes in _choice_groups(frame, study):
         values = Counter()
         for c in columns:
-            values.update(_text(frame[c]).dropna())
+            for value, count in frame[c].value_counts().items():
+                values[str(value).strip()] += count
         as_label = {v for v in values if v in labels and v not in codes}
         as_code = {v for v in values if v in codes and v not in labels}
         if as_label and as_code:
@@ -147,7 +158,7 @@ def map_labels(frame: pd.DataFrame, study: Study, source: str) -> list[Finding]:
                 text = _text(frame[c])
                 frame[c] = text.map(labels).where(text.isin(list(labels)), frame[c]).astype(object)
                 frame[c] = frame[c].where(frame[c].notna(), None)
-            example = sorted(as_label, key=lambda v: -values[v])[0]
+            example = sorted(as_label, key=lambda v: (-values[v], v))[0]  # the commonest; ties by name
             mapped.append(f"{name} '{example}' → {labels[example]}")
     key_mapped, key_mixed = _map_keys(frame, study)
     mapped += key_mapped
@@ -203,27 +214,28 @@ def normalise_dates(frame: pd.DataFrame, study: Study, fmt: ExportFormat, source
     year_first_fields: dict[str, int] = {}
     year_first_example = None
     for f in date_fields:
-        text = _text(frame[f.name])
-        filled = text.notna() & (text != "")
-        day_month = text.str.match(DAY_MONTH_DATE).fillna(False).astype(bool)
+        column = frame[f.name]
+        filled = passing(column, bool)
+        day_month = passing(column, DAY_MONTH_DATE.match)
         filled_total += int(filled.sum())
         day_month_total += int(day_month.sum())
         if filled.sum() >= 5 and day_month[filled].all():
             whole_fields.append(f.name)
         if example is None and day_month.any() and not f.identifier:
-            example = f"{f.name} '{text[day_month].iloc[0]}'"
-        year_first = text.str.match(YEAR_FIRST_DATE).fillna(False).astype(bool)
+            example = f"{f.name} '{str(column[day_month].iloc[0]).strip()}'"
+        year_first = passing(column, YEAR_FIRST_DATE.match)
         if year_first.any():  # 2019/03/14, 2019.3.14: the year first is never a guess
             if not f.identifier:
-                year_first_example = year_first_example or f"{f.name} '{text[year_first].iloc[0]}'"
+                year_first_example = year_first_example or f"{f.name} '{str(column[year_first].iloc[0]).strip()}'"
             year_first_fields[f.name] = int(year_first.sum())
-            parts = text[year_first].str.extract(YEAR_FIRST_DATE)
+            parts = _text(column[year_first]).str.extract(YEAR_FIRST_DATE)
             iso = parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].str.zfill(2) + parts[3].fillna("")
             frame.loc[year_first[year_first].index, f.name] = iso
-            text = _text(frame[f.name])
+            column = frame[f.name]
         if f.validation.startswith("date_"):
-            midnight = text.str.match(MIDNIGHT).fillna(False).astype(bool)
+            midnight = passing(column, MIDNIGHT.match)
             if midnight.any():
+                text = _text(column)
                 frame[f.name] = text.str.replace(MIDNIGHT, r"\1", regex=True).where(midnight, frame[f.name]).astype(object)
                 frame[f.name] = frame[f.name].where(frame[f.name].notna(), None)
                 findings.append(RULES["date_time_part"].finding(
@@ -255,9 +267,8 @@ def convert_decimal_commas(frame: pd.DataFrame, study: Study, fmt: ExportFormat,
     numeric = [f.name for f in study.fields if f.is_number and f.name in frame.columns and not f.identifier]
     comma, point = {}, 0
     for name in numeric:
-        text = _text(frame[name])
-        hit = text.str.match(DECIMAL_COMMA).fillna(False).astype(bool)
-        point += int(text.str.match(DECIMAL_POINT).fillna(False).sum())
+        hit = passing(frame[name], DECIMAL_COMMA.match)
+        point += int(passing(frame[name], DECIMAL_POINT.match).sum())
         if hit.any():
             comma[name] = hit
     if not comma or point:

@@ -222,7 +222,8 @@ def parse_records(path: Path, expected_columns: set[str] | None = None, events=(
         last_line = reader.line_num
         if not values or (len(values) == 1 and not values[0].strip()):
             continue  # blank line: REDCap writes none, editors sometimes add one at the end
-        if [v.strip().lstrip("\ufeff") for v in values] == header:  # a second export's header, BOM and all
+        if (values[0].strip().lstrip("\ufeff") == header[0]  # compared whole only when it could be the header
+                and [v.strip().lstrip("\ufeff") for v in values] == header):  # a second export's header, BOM and all
             parsed.repeated_headers.append(first_line)
             row_number += 1  # a spreadsheet shows it as a row: later rows keep the numbers it shows
             continue
