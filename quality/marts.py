@@ -22,7 +22,7 @@ import great_expectations.expectations as gxe
 import pandas as pd
 
 from quality.gx_findings import rule_meta
-from quality.gx_runner import GXRunner, SuiteRun
+from quality.gx_runner import GXRunner, SuiteDraft, SuiteRun
 from study.windows import Window, load_windows
 
 
@@ -31,12 +31,12 @@ def _meta(rule_id, field, message, **kw):
 
 
 def adsl_suite() -> gx.ExpectationSuite:
-    s = gx.ExpectationSuite(name="marts_adsl", meta={"finding_columns": {"record_id": "USUBJID"},
+    s = SuiteDraft(name="marts_adsl", meta={"finding_columns": {"record_id": "USUBJID"},
                                                      "stage": "marts"})
     s.add_expectation(gxe.ExpectColumnValuesToBeBetween(
         column="AGE", min_value=18, max_value=100,
         meta=_meta("mart_value_invalid", "AGE", "record {record_id}: age {value} outside 18–100")))
-    return s
+    return s.suite()
 
 
 def adtte_frame(adtte: pd.DataFrame) -> pd.DataFrame:
@@ -50,7 +50,7 @@ def adtte_frame(adtte: pd.DataFrame) -> pd.DataFrame:
 
 
 def adtte_suite(adsl: pd.DataFrame | None) -> gx.ExpectationSuite:
-    s = gx.ExpectationSuite(name="marts_adtte", meta={"finding_columns": {"record_id": "USUBJID"},
+    s = SuiteDraft(name="marts_adtte", meta={"finding_columns": {"record_id": "USUBJID"},
                                                       "stage": "marts"})
     if adsl is not None:
         s.add_expectation(gxe.ExpectTableRowCountToEqual(
@@ -60,7 +60,7 @@ def adtte_suite(adsl: pd.DataFrame | None) -> gx.ExpectationSuite:
         column="analysed__has_time", value_set=[True],
         meta=_meta("mart_value_missing", "ADY", "record {record_id}: analysed but no time to event (ADY)",
                    value_column="ADY")))
-    return s
+    return s.suite()
 
 
 def adbds_frame(adbds: pd.DataFrame, windows: tuple[Window, ...]) -> pd.DataFrame:
@@ -77,14 +77,14 @@ def adbds_frame(adbds: pd.DataFrame, windows: tuple[Window, ...]) -> pd.DataFram
 
 
 def adbds_suite() -> gx.ExpectationSuite:
-    s = gx.ExpectationSuite(name="marts_adbds", meta={"finding_columns": {
+    s = SuiteDraft(name="marts_adbds", meta={"finding_columns": {
         "record_id": "USUBJID", "event": "VISIT", "instrument": "SRCDOM", "source_row": "SRCSEQ",
         "instance": "repeat_instance"}, "stage": "marts"})
     s.add_expectation(gxe.ExpectColumnValuesToBeInSet(
         column="analysed__study_day_in_window", value_set=[True],
         meta=_meta("mart_window", "ADY", "analysed row of record {record_id} on study day {value} is "
                    "outside the {AVISIT} window", value_column="ADY", message_columns=["AVISIT"])))
-    return s
+    return s.suite()
 
 
 #: adae's code variables checked 1–5, with the REDCap field each comes from
@@ -99,14 +99,14 @@ def adae_frame(adae: pd.DataFrame) -> pd.DataFrame:
 
 
 def adae_suite() -> gx.ExpectationSuite:
-    s = gx.ExpectationSuite(name="marts_adae", meta={"finding_columns": {
+    s = SuiteDraft(name="marts_adae", meta={"finding_columns": {
         "record_id": "USUBJID", "event": "VISIT", "source_row": "SRCSEQ", "instance": "repeat_instance",
         "instrument": "SRCDOM"}, "stage": "marts"})
     for c, field in AE_CODES:
         s.add_expectation(gxe.ExpectColumnValuesToBeInSet(
             column=c, value_set=[1, 2, 3, 4, 5],
             meta=_meta("mart_value_invalid", field, f"{field} = {{value}} is not 1–5", value_column=c)))
-    return s
+    return s.suite()
 
 
 def validate_marts(*, adsl: pd.DataFrame | None = None, adtte: pd.DataFrame | None = None,

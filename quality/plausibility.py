@@ -28,7 +28,7 @@ import pandas as pd
 from analysis.settings import value
 from quality.findings import findings_frame
 from quality.gx_findings import dedupe_findings, findings_from_run, rule_meta
-from quality.gx_runner import GXRunner, SuiteRun
+from quality.gx_runner import GXRunner, SuiteDraft, SuiteRun
 from quality.rules import PASP_RAP_MAX, PASP_RAP_MIN, PASP_TOLERANCE, SOFT_LIMITS
 from study.definition import Study, load_study
 from study.windows import Window, load_windows
@@ -104,7 +104,7 @@ def timeline_frame(timeline: pd.DataFrame, study: Study | None = None) -> pd.Dat
 
 
 def timeline_suite() -> gx.ExpectationSuite:
-    suite = gx.ExpectationSuite(name="plausibility_timeline",
+    suite = SuiteDraft(name="plausibility_timeline",
                                 meta={"finding_columns": TIMELINE_FINDINGS, "stage": "plausibility"})
     common = {"field_column": "date_field", "value_column": "assessment_date"}
     suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(
@@ -132,7 +132,7 @@ def timeline_suite() -> gx.ExpectationSuite:
                        message_columns=["window_by_date__checked", "window_by_event"],
                        message="{instrument} of record {record_id} dated {value} falls in {window_by_date__checked} "
                                "but was entered under the {window_by_event} event")))
-    return suite
+    return suite.suite()
 
 
 # ---- anchors, adverse events, echo, measures ---------------------------------------------------------------
@@ -207,7 +207,7 @@ def anchors_suite() -> gx.ExpectationSuite:
     assessment. The errors are the steward's side of what dbt's int_patient_anchors applies on the same
     conditions: a death that cannot be placed or a day 0 in doubt leaves the patient out of the survival
     analysis (adtte.exclusion_reason); a last contact before day 0 is not used."""
-    suite = gx.ExpectationSuite(name="plausibility_anchors",
+    suite = SuiteDraft(name="plausibility_anchors",
                                 meta={"finding_columns": ANCHOR_FINDINGS, "stage": "plausibility"})
     add = suite.add_expectation
     left_out = "the death cannot be placed in time: the patient is left out of the survival analysis"
@@ -248,7 +248,7 @@ def anchors_suite() -> gx.ExpectationSuite:
                        message_columns=["last_assessment_date__text"],
                        message="record {record_id}: death on {value} precedes the latest assessment "
                                "({last_assessment_date__text})")))
-    return suite
+    return suite.suite()
 
 
 def adverse_events_frame(adverse_events: pd.DataFrame) -> pd.DataFrame:
@@ -260,7 +260,7 @@ def adverse_events_frame(adverse_events: pd.DataFrame) -> pd.DataFrame:
 
 
 def adverse_events_suite() -> gx.ExpectationSuite:
-    suite = gx.ExpectationSuite(name="plausibility_adverse_events", meta={
+    suite = SuiteDraft(name="plausibility_adverse_events", meta={
         "finding_columns": {"record_id": "record_id", "event": "event_name", "instance": "repeat_instance",
                             "source_row": "source_row", "instrument": "=adverse_event"},
         "stage": "plausibility"})
@@ -269,7 +269,7 @@ def adverse_events_suite() -> gx.ExpectationSuite:
         meta=rule_meta("ae_end_before_onset", field="ae_end_date", message_columns=["ae_onset_date__text"],
                        message="adverse event of record {record_id} ends {value}, before its onset "
                                "({ae_onset_date__text})")))
-    return suite
+    return suite.suite()
 
 
 def echo_frame(echo: pd.DataFrame) -> pd.DataFrame:
@@ -283,7 +283,7 @@ def echo_frame(echo: pd.DataFrame) -> pd.DataFrame:
 
 
 def echo_suite() -> gx.ExpectationSuite:
-    suite = gx.ExpectationSuite(name="plausibility_echo", meta={
+    suite = SuiteDraft(name="plausibility_echo", meta={
         "finding_columns": {"record_id": "record_id", "event": "event_name", "source_row": "source_row",
                             "instrument": "=echo"}, "stage": "plausibility"})
     lo, hi = PASP_RAP_MIN - PASP_TOLERANCE, PASP_RAP_MAX + PASP_TOLERANCE
@@ -294,7 +294,7 @@ def echo_suite() -> gx.ExpectationSuite:
                        message=f"PASP {{value}} mmHg with TRV {{echo_trv_ms}} m/s implies a right atrial pressure "
                                f"of {{pasp_minus_4trv2_mmhg}} mmHg (expected {PASP_RAP_MIN:g}–{PASP_RAP_MAX:g}, "
                                f"± {PASP_TOLERANCE:g})")))
-    return suite
+    return suite.suite()
 
 
 MEASURE_KEYS = ("record_id", "instrument", "source_row", "event_name")
@@ -315,7 +315,7 @@ def measures_frame(measures: pd.DataFrame) -> pd.DataFrame:
 
 
 def measures_suite(fields) -> gx.ExpectationSuite:
-    suite = gx.ExpectationSuite(name="plausibility_clinical", meta={
+    suite = SuiteDraft(name="plausibility_clinical", meta={
         "finding_columns": {"record_id": "record_id", "event": "event_name", "source_row": "source_row",
                             "instrument": "instrument"}, "stage": "plausibility"})
     for name in sorted(f for f in fields if f in SOFT_LIMITS):
@@ -325,7 +325,7 @@ def measures_suite(fields) -> gx.ExpectationSuite:
             meta=rule_meta("clinical_outlier", field=name, soft_min=lo, soft_max=hi, rationale=why,
                            message=f"{name} = {{value}} is outside the clinical soft limits {lo:g}–{hi:g} "
                                    f"({why})")))
-    return suite
+    return suite.suite()
 
 
 # ---- completeness over time ----------------------------------------------------------------------------------
@@ -371,7 +371,7 @@ def expected_visits_frame(anchors: pd.DataFrame, timeline: pd.DataFrame, windows
 
 
 def expected_visits_suite() -> gx.ExpectationSuite:
-    suite = gx.ExpectationSuite(name="completeness_expected_visits", meta={
+    suite = SuiteDraft(name="completeness_expected_visits", meta={
         "finding_columns": {"record_id": "record_id", "event": "event_name", "instrument": "=" + VISIT_INSTRUMENT},
         "stage": "plausibility"})
     suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(
@@ -380,7 +380,7 @@ def expected_visits_suite() -> gx.ExpectationSuite:
                        message_columns=["timepoint", "window", "target_date"],
                        message="record {record_id}: no skin score (mRSS) in window {timepoint} (study days "
                                "{window}, target {target_date})")))
-    return suite
+    return suite.suite()
 
 
 # ---- the run -----------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from quality.gx_findings import rule_meta
+from quality.gx_runner import SuiteDraft
 from study.definition import Field, Study
 
 DATE_REGEX = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
@@ -218,7 +219,7 @@ def instrument_frame(records: pd.DataFrame, study: Study, form: str, mask: pd.Se
 
 def instrument_suite(study: Study, form: str) -> gx.ExpectationSuite:
     """Expectations for the assessments of ``form``, derived from the dictionary."""
-    suite = gx.ExpectationSuite(name=suite_name_of(form),
+    suite = SuiteDraft(name=suite_name_of(form),
                                 meta={"finding_columns": {**RAW_FINDING_COLUMNS, "instrument": "=" + form},
                                       "stage": "conformance", "instrument": form})
     add = suite.add_expectation
@@ -299,7 +300,7 @@ def instrument_suite(study: Study, form: str) -> gx.ExpectationSuite:
         meta=rule_meta("form_not_designated_for_event", field=date_field.name if date_field else None,
                        instrument=form, value_column="redcap_event_name",
                        message=f"{form} has data at event {{value}}, where the study does not collect it")))
-    return suite
+    return suite.suite()
 
 
 # ---- placement ------------------------------------------------------------------------------------------------
@@ -312,7 +313,7 @@ PLACEMENT_RULES = ("record_id_missing", "event_unknown", "repeat_instrument_unkn
 
 def placement_suite(study: Study) -> gx.ExpectationSuite:
     """Rules that quarantine whole rows (derived flag columns come from :mod:`quality.conformance`)."""
-    suite = gx.ExpectationSuite(name=PLACEMENT_SUITE,
+    suite = SuiteDraft(name=PLACEMENT_SUITE,
                                 meta={"finding_columns": dict(RAW_FINDING_COLUMNS), "stage": "conformance"})
     add = suite.add_expectation
     add(gxe.ExpectColumnValuesToNotBeNull(
@@ -352,7 +353,7 @@ def placement_suite(study: Study) -> gx.ExpectationSuite:
         meta=rule_meta("record_without_infusion_date", field=infusion_date.name if infusion_date else None,
                        value_column="", message="record {record_id} has no valid infusion date (day 0): "
                                                 "its rows are not loaded")))
-    return suite
+    return suite.suite()
 
 
 def build_suites(study: Study) -> dict[str, gx.ExpectationSuite]:
