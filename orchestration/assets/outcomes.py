@@ -59,6 +59,17 @@ def _plot_metadata(name: str, svg: str) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"![{name}](data:image/svg+xml;base64,{encoded})")
 
 
+def read_marts(warehouse: Warehouse, analysis: Analysis) -> dict[str, pd.DataFrame]:
+    """The marts ``analysis`` reads, as :meth:`Warehouse.read_tables` reads them, adbds only the rows of its
+    instruments (``Analysis.adbds_instruments``; all rows when it names none)."""
+    instruments = analysis.adbds_instruments if "adbds" in analysis.marts else ()
+    marts = warehouse.read_tables(*(f"marts.{m}" for m in analysis.marts if not (m == "adbds" and instruments)))
+    if instruments:
+        marts["adbds"] = warehouse.read("select * from marts.adbds where SRCDOM in "
+                                        f"({', '.join('?' for _ in instruments)}) order by all", list(instruments))
+    return marts
+
+
 def _build(analysis: Analysis) -> dg.AssetsDefinition:
     @dg.asset(
         key=outcome_key(analysis.name),
@@ -69,7 +80,7 @@ def _build(analysis: Analysis) -> dg.AssetsDefinition:
     )
     def _outcome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pd.DataFrame:
         started = time.perf_counter()
-        marts = warehouse.read_tables(*(f"marts.{m}" for m in analysis.marts))
+        marts = read_marts(warehouse, analysis)
         rows = analysis.results(*(marts[m] for m in analysis.marts))
         seconds = time.perf_counter() - started
         context.log.info(f"{analysis.name} computed in {seconds:.2f} s")

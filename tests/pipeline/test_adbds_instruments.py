@@ -1,0 +1,33 @@
+"""Each outcome reads only its instruments' rows of marts.adbds (analysis.results.Analysis.adbds_instruments,
+orchestration.assets.outcomes.read_marts): on the demo's marts every such analysis gives, to the last bit, the ARD
+rows it gives on the whole of adbds. A new parameter an analysis starts to read from another instrument makes
+this fail until its instruments are named."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.results import ANALYSES
+from orchestration.assets.outcomes import read_marts
+from orchestration.resources import Warehouse
+
+pytestmark = pytest.mark.slow
+LIMITED = [a for a in ANALYSES if a.adbds_instruments]
+
+
+def test_the_analyses_that_read_adbds_name_their_instruments():
+    assert sorted(a.name for a in ANALYSES if "adbds" in a.marts and not a.adbds_instruments) == []
+    assert len(LIMITED) == 8
+
+
+@pytest.mark.parametrize("analysis", LIMITED, ids=[a.name for a in LIMITED])
+def test_an_analysis_gives_the_same_rows_on_its_instruments_as_on_the_whole_of_adbds(demo_run, analysis):
+    home, _ = demo_run
+    warehouse = Warehouse(database=str(home / "warehouse.duckdb"))
+    whole = warehouse.read_tables(*(f"marts.{m}" for m in analysis.marts))
+    limited = read_marts(warehouse, analysis)
+    assert set(limited["adbds"]["SRCDOM"]) == set(analysis.adbds_instruments)
+    assert 0 < len(limited["adbds"]) < len(whole["adbds"])
+    pd.testing.assert_frame_equal(analysis.results(*(limited[m] for m in analysis.marts)),
+                                  analysis.results(*(whole[m] for m in analysis.marts)), check_exact=True)
