@@ -7,7 +7,7 @@ import pandas as pd
 
 from orchestration.checks import suite_check_result
 from quality.gx_findings import findings_from_run
-from quality.marts import validate_marts
+from quality.marts import ADBDS_COLUMNS, validate_marts
 
 
 def _marts():
@@ -57,3 +57,22 @@ def test_broken_marts_fail_with_blocking_severity():
     }
     for r in runs.values():
         assert all(f.action == "blocked" and f.severity == "error" for f in findings_from_run(r))
+
+
+def test_adbds_read_to_the_columns_its_expectations_use_gives_the_same_findings():
+    """quality.steps.check_marts reads only ADBDS_COLUMNS of adbds: the same findings, messages and counts as the
+    whole mart."""
+    _, _, adbds, _ = _marts()
+    adbds = adbds.assign(PARAM="Modified Rodnan skin score", ADT=pd.to_datetime("2021-01-01"), AVISITN=12,
+                         AWTARGET=365, ABLFL=None, BASE=20.0, CHG=None, PCHG=None, SRCVAR="mrss_total")
+    adbds.loc[1, "ADY"] = 200  # analysed month_12 row outside its window
+    adbds.loc[3, "ADY"] = 900  # analysed baseline row outside its window
+
+    def outcome(frame: pd.DataFrame):
+        run = validate_marts(adbds=frame)["adbds"]
+        counts = [(r.success, r.result.get("element_count"), r.result.get("unexpected_count"))
+                  for r in run.result.results]
+        return [vars(f) for f in findings_from_run(run)], counts
+
+    whole, read = outcome(adbds), outcome(adbds[list(ADBDS_COLUMNS)])
+    assert len(whole[0]) == 2 and whole == read
