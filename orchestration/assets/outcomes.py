@@ -95,6 +95,9 @@ def _build(analysis: Analysis) -> dg.AssetsDefinition:
     return _outcome
 
 
+COHORT_FLOW_ADBDS = ("USUBJID", "PARAMCD", "AVISIT", "ANL01FL", "AVAL")
+
+
 @dg.asset(
     key=outcome_key("cohort_flow"),
     group_name="outcomes",
@@ -104,7 +107,9 @@ def _build(analysis: Analysis) -> dg.AssetsDefinition:
     kinds={"python"},
 )
 def cohort_flow_outcome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pd.DataFrame:
-    marts = warehouse.read_tables("marts.adsl", "marts.adbds", "marts.adtte")
+    marts = warehouse.read_tables("marts.adsl", "marts.adtte")
+    # the columns of adbds the cohort flow counts from (analysis.cohort.cohort_flow): 5 of its 19
+    marts["adbds"] = warehouse.read(f"select {', '.join(COHORT_FLOW_ADBDS)} from marts.adbds order by all")
     with warehouse.connect(read_only=True) as conn:
         enrolled = enrolled_patients(conn)
     rows = cohort_flow_results(marts["adsl"], marts["adbds"], marts["adtte"], enrolled)

@@ -1,15 +1,15 @@
 """Each outcome reads only its instruments' rows of marts.adbds (analysis.results.Analysis.adbds_instruments,
-orchestration.assets.outcomes.read_marts): on the demo's marts every such analysis gives, to the last bit, the ARD
-rows it gives on the whole of adbds. A new parameter an analysis starts to read from another instrument makes
-this fail until its instruments are named."""
+orchestration.assets.outcomes.read_marts), and the cohort flow only its columns (COHORT_FLOW_ADBDS): on the
+demo's marts each gives, to the last bit, the ARD rows it gives on the whole of adbds. A new parameter an analysis
+starts to read from another instrument makes this fail until its instruments are named."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from analysis.results import ANALYSES
-from orchestration.assets.outcomes import read_marts
+from analysis.results import ANALYSES, cohort_flow_results
+from orchestration.assets.outcomes import COHORT_FLOW_ADBDS, read_marts
 from orchestration.resources import Warehouse
 
 pytestmark = pytest.mark.slow
@@ -31,3 +31,13 @@ def test_an_analysis_gives_the_same_rows_on_its_instruments_as_on_the_whole_of_a
     assert 0 < len(limited["adbds"]) < len(whole["adbds"])
     pd.testing.assert_frame_equal(analysis.results(*(limited[m] for m in analysis.marts)),
                                   analysis.results(*(whole[m] for m in analysis.marts)), check_exact=True)
+
+
+def test_the_cohort_flow_on_its_five_adbds_columns_is_the_cohort_flow_on_the_whole_mart(demo_run):
+    home, _ = demo_run
+    warehouse = Warehouse(database=str(home / "warehouse.duckdb"))
+    marts = warehouse.read_tables("marts.adsl", "marts.adbds", "marts.adtte")
+    read = warehouse.read(f"select {', '.join(COHORT_FLOW_ADBDS)} from marts.adbds order by all")
+    pd.testing.assert_frame_equal(cohort_flow_results(marts["adsl"], read, marts["adtte"], 41),
+                                  cohort_flow_results(marts["adsl"], marts["adbds"], marts["adtte"], 41),
+                                  check_exact=True)
