@@ -109,6 +109,11 @@ _ANALYSED_COLUMNS = {"USUBJID": "record_id", "AVISIT": "timepoint", "AVAL": "val
                      "SRCSEQ": "source_row"}
 
 
+#: the columns of adbds :func:`analysed_values` reads (a frame holding only these, and only the analysed rows,
+#: gives the same answer: the study report reads adbds so)
+ANALYSED_SOURCE_COLUMNS = ("USUBJID", "PARAMCD", "SRCDOM", "ANL01FL", "AVISIT", "AVAL", "ADY", "SRCSEQ")
+
+
 def analysed_values(adbds: pd.DataFrame, param: str, *, instrument: str | None = None) -> pd.DataFrame:
     """The analysed (ANL01FL), non-null rows of adbds parameter ``param`` (PARAMCD; of REDCap instrument SRCDOM
     ``instrument`` if given) that have a window, as the analysis works with them: record_id (USUBJID), timepoint
