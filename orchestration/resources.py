@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import dagster as dg
 import duckdb
@@ -47,7 +47,20 @@ class Warehouse(DuckDBResource):
         """``{"adsl": DataFrame, ...}`` for tables named ``schema.table``, read in one connection, rows in a
         fixed order (SQL tables have none): the same data gives the same figures, to the last bit."""
         with self.connect(read_only=True) as connection:
-            return {t.split(".")[-1]: connection.execute(f"select * from {t} order by all").df() for t in tables}
+            return {t.split(".")[-1]: connection.execute(ordered_select(t)).df() for t in tables}
+
+    def read_part(self, table: str, columns: Iterable[str] = (), where: str = "",
+                  params: list | None = None) -> pd.DataFrame:
+        """What :meth:`read_tables` reads of ``table``, only ``columns`` (default: all) of the rows ``where`` (an
+        SQL condition, ``?`` for each of ``params``) keeps, in the same fixed order."""
+        return self.read(ordered_select(table, columns, where), params)
+
+
+def ordered_select(table: str, columns: Iterable[str] = (), where: str = "") -> str:
+    """``select`` of ``columns`` (default ``*``) of ``table`` ``where`` ..., ``order by all``: every warehouse read
+    an analysis depends on orders its rows so (SQL tables have none), so the same data gives the same figures."""
+    return (f"select {', '.join(columns) or '*'} from {table}" + (f" where {where}" if where else "")
+            + " order by all")
 
 
 class StudyLocations(dg.ConfigurableResource):

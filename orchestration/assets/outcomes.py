@@ -65,8 +65,8 @@ def read_marts(warehouse: Warehouse, analysis: Analysis) -> dict[str, pd.DataFra
     instruments = analysis.adbds_instruments if "adbds" in analysis.marts else ()
     marts = warehouse.read_tables(*(f"marts.{m}" for m in analysis.marts if not (m == "adbds" and instruments)))
     if instruments:
-        marts["adbds"] = warehouse.read("select * from marts.adbds where SRCDOM in "
-                                        f"({', '.join('?' for _ in instruments)}) order by all", list(instruments))
+        marts["adbds"] = warehouse.read_part("marts.adbds", where=f"SRCDOM in ({', '.join('?' for _ in instruments)})",
+                                             params=list(instruments))
     return marts
 
 
@@ -109,7 +109,7 @@ COHORT_FLOW_ADBDS = ("USUBJID", "PARAMCD", "AVISIT", "ANL01FL", "AVAL")
 def cohort_flow_outcome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pd.DataFrame:
     marts = warehouse.read_tables("marts.adsl", "marts.adtte")
     # the columns of adbds the cohort flow counts from (analysis.cohort.cohort_flow): 5 of its 19
-    marts["adbds"] = warehouse.read(f"select {', '.join(COHORT_FLOW_ADBDS)} from marts.adbds order by all")
+    marts["adbds"] = warehouse.read_part("marts.adbds", COHORT_FLOW_ADBDS)
     with warehouse.connect(read_only=True) as conn:
         enrolled = enrolled_patients(conn)
     rows = cohort_flow_results(marts["adsl"], marts["adbds"], marts["adtte"], enrolled)

@@ -91,7 +91,7 @@ def outcomes_json(context: dg.AssetExecutionContext, warehouse: Warehouse, locat
 # What the report reads of marts.adbds: its analysed rows and the columns analysis._common.analysed_values uses, 8 of
 # 19 (it reads adbds for the patients' lines and nothing else): the same report, byte for byte, on the demo, a
 # defects drop and 20,000 patients (tests/pipeline/test_adbds_instruments.py checks the demo)
-REPORT_ADBDS = f"select {', '.join(ANALYSED_SOURCE_COLUMNS)} from marts.adbds where ANL01FL = 'Y' order by all"
+REPORT_ADBDS = {"table": "marts.adbds", "columns": ANALYSED_SOURCE_COLUMNS, "where": "ANL01FL = 'Y'"}
 
 
 @dg.asset(
@@ -107,7 +107,7 @@ REPORT_ADBDS = f"select {', '.join(ANALYSED_SOURCE_COLUMNS)} from marts.adbds wh
 def study_report(context: dg.AssetExecutionContext, warehouse: Warehouse, locations: StudyLocations,
                  results: pd.DataFrame):
     started = time.perf_counter()
-    adbds = warehouse.read(REPORT_ADBDS)
+    adbds = warehouse.read_part(**REPORT_ADBDS)
     quality = warehouse.read_tables("quality.findings", "quality.reconciliation")
     path, folder, shown = locations.reports / REPORT_HTML, staging(context, locations), provenance(context, warehouse)
     staged = {locations.reports / name: (folder / name).read_bytes().decode("utf-8")

@@ -40,7 +40,7 @@ def test_the_cohort_flow_on_its_five_adbds_columns_is_the_cohort_flow_on_the_who
     home, _ = demo_run
     warehouse = Warehouse(database=str(home / "warehouse.duckdb"))
     marts = warehouse.read_tables("marts.adsl", "marts.adbds", "marts.adtte")
-    read = warehouse.read(f"select {', '.join(COHORT_FLOW_ADBDS)} from marts.adbds order by all")
+    read = warehouse.read_part("marts.adbds", COHORT_FLOW_ADBDS)
     pd.testing.assert_frame_equal(cohort_flow_results(marts["adsl"], read, marts["adtte"], 41),
                                   cohort_flow_results(marts["adsl"], marts["adbds"], marts["adtte"], 41),
                                   check_exact=True)
@@ -54,6 +54,6 @@ def test_the_report_on_what_it_reads_of_adbds_is_the_report_on_the_whole_mart(de
     shown = {"drop_id": "2026-11-24T0200", "export_datetime": "2026-11-24T02:00:00", "code_version": "test",
              "run_id": "run", "records_file": "records.csv", "records_sha256": "0" * 64}
     whole = warehouse.read_tables("marts.adbds")["adbds"]
-    read = warehouse.read(REPORT_ADBDS)
+    read = warehouse.read_part(**REPORT_ADBDS)
     assert len(read.columns) < len(whole.columns)
     assert render_study_report(results, read, quality, shown) == render_study_report(results, whole, quality, shown)
