@@ -26,6 +26,8 @@ The site's pages are made to work without a network and to show the drop's value
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import time
 import warnings
@@ -40,8 +42,9 @@ import pandas as pd
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from quality import data_docs
+from quality import data_docs, gx_prefilter
 
+log = logging.getLogger(__name__)
 ROW = "_row"  # positional row number added to every validated frame (the index column GX reports back)
 DATASOURCE = "ssc_warehouse"
 DOCS_SITE = "local_site"
@@ -121,6 +124,38 @@ def open_context(gx_dir: str | Path | None = None, data_docs_dir: str | Path | N
     return context
 
 
+def _count_whole_frame(suite, domains, rows: int, validated: int, result) -> None:
+    """Make a prefiltered ``result`` say what GX would have said of the whole frame (:mod:`quality.gx_prefilter`):
+    each expectation's counts and percentages over all ``rows``, and in the result's meta how many GX validated."""
+    judged = {e.id: int(d.judged.sum()) for e, d in zip(suite.expectations, domains)}
+    for r in result.results:
+        if r.expectation_config.id in judged and r.result:
+            r.result = gx_prefilter.whole_frame_counts(r.result, rows, judged[r.expectation_config.id])
+    result.meta["rows"] = {"in_frame": rows, "validated_by_gx": validated,
+                           "left_out": "rows that meet every expectation's condition (quality.gx_prefilter)"}
+
+
+@contextlib.contextmanager
+def _before_storing(store, amend):
+    """While in the block, ``amend(result)`` runs on each validation result just before ``store`` (the GX
+    ValidationResultsStore the Checkpoint writes to) stores it, so a result is serialised once, as amended
+    (serialising a result with thousands of unexpected rows costs seconds). ``amend=None``: nothing changes."""
+    if amend is None:
+        yield
+        return
+    original = store.store_validation_results
+
+    def store_amended(suite_validation_result, *args, **kwargs):
+        amend(suite_validation_result)
+        return original(suite_validation_result, *args, **kwargs)
+
+    store.store_validation_results = store_amended
+    try:
+        yield
+    finally:
+        del store.store_validation_results  # the class's method again
+
+
 @dataclass
 class SuiteRun:
     """A suite validated against a frame: GX's result and what turning it into findings needs.
@@ -186,7 +221,8 @@ class GXRunner:
     """
 
     def __init__(self, gx_dir: str | Path | None = None, data_docs_dir: str | Path | None = None,
-                 run_name: str | None = None):
+                 run_name: str | None = None, *, prefilter: bool = True):
+        self.prefilter = prefilter  # False: GX validates every row of each frame (for comparisons)
         self.data_docs_dir = Path(data_docs_dir) if gx_dir is not None and data_docs_dir is not None else None
         self.context = open_context(gx_dir, self.data_docs_dir)
         self.datasource = self.context.data_sources.add_or_update_pandas(DATASOURCE)
@@ -215,7 +251,9 @@ class GXRunner:
         ``index_columns`` are reported with each unexpected value (shown in Data Docs, e.g. ``_source_row``); the
         positional ``_row`` is always added and is what findings use to find the row again. ``finding_columns``
         (else ``suite.meta["finding_columns"]``) maps finding attributes to columns of ``frame``. ``asset_name``
-        names the dataframe asset (default: the suite's name).
+        names the dataframe asset (default: the suite's name). With the runner's ``prefilter`` GX validates only the
+        rows that fail some expectation's condition (:mod:`quality.gx_prefilter`: the same unexpected rows, values
+        and verdicts, counted over the whole frame).
         """
         started = time.perf_counter()
         frame = frame.reset_index(drop=True)
@@ -224,15 +262,26 @@ class GXRunner:
         columns = dict(finding_columns or suite.meta.get("finding_columns") or {})
         suite.meta["finding_columns"] = columns
         suite = self.context.suites.add_or_update(suite)
+        validated, domains = frame, None
+        if self.prefilter:
+            try:
+                with warnings.catch_warnings():  # as around the Checkpoint below (GX's regex condition warns)
+                    warnings.simplefilter("ignore")
+                    suspect, domains = gx_prefilter.rows_that_could_fail(suite.expectations, frame)
+                validated = frame.loc[suspect].reset_index(drop=True)
+            except gx_prefilter.CannotPrefilter as reason:
+                log.debug("%s: the whole frame is validated (%s)", suite.name, reason)
         definition = self.context.validation_definitions.add_or_update(gx.ValidationDefinition(
             name=suite.name, data=self._batch_definition(asset_name or suite.name), suite=suite))
         checkpoint = self.context.checkpoints.add_or_update(gx.Checkpoint(
             name=suite.name, validation_definitions=[definition], actions=[],
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_cols,
                            "return_unexpected_index_query": False}))
-        with warnings.catch_warnings():
+        counted = (None if domains is None else
+                   functools.partial(_count_whole_frame, suite, domains, len(frame), len(validated)))
+        with warnings.catch_warnings(), _before_storing(definition._validation_results_store, counted):
             warnings.simplefilter("ignore")
-            checkpoint_result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=self.run_id)
+            checkpoint_result = checkpoint.run(batch_parameters={"dataframe": validated}, run_id=self.run_id)
         (result_id, result), = checkpoint_result.run_results.items()
         self._results.append(result_id)
         return SuiteRun(suite_name=suite.name, frame=frame, result=result, finding_columns=columns,
