@@ -80,14 +80,26 @@ def _int(value) -> int | None:
         return None
 
 
-def _column_value(frame: pd.DataFrame, row: int, spec: str | None):
-    if not spec:
-        return None
-    if spec.startswith("="):
-        return spec[1:]
-    if spec not in frame.columns:
-        return None
-    return _scalar(frame.iat[row, frame.columns.get_loc(spec)])
+class _Cells:
+    """The cells of a validated frame by (row position, column spec), each column taken out of the frame once
+    (a cell read through ``frame.iat`` costs microseconds; a run may report hundreds of thousands of rows)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame, self.columns = frame, {}
+
+    def __call__(self, row: int, spec: str | None):
+        """The cell as a plain value (:func:`_scalar`); ``spec`` ``"=x"`` is the constant x; None for no spec or
+        a column the frame does not have."""
+        if not spec:
+            return None
+        if spec.startswith("="):
+            return spec[1:]
+        values = self.columns.get(spec)
+        if values is None:
+            if spec not in self.frame.columns:
+                return None
+            values = self.columns[spec] = self.frame[spec].to_numpy(dtype=object)
+        return _scalar(values[row])
 
 
 class _SafeDict(dict):
@@ -122,7 +134,7 @@ def findings_with_rows(run: SuiteRun, identifiers: Iterable[str] = ()) -> list[t
     """Like :func:`findings_from_run`, each finding with the ``_row`` of the validated frame it came from (None
     for a table-level expectation or one that raised)."""
     identifiers = set(identifiers)
-    frame, columns = run.frame, run.finding_columns
+    cell, columns = _Cells(run.frame), run.finding_columns
     out: list[tuple[int | None, Finding]] = []
     for r in run.failed():
         cfg = r.expectation_config
@@ -164,18 +176,18 @@ def findings_with_rows(run: SuiteRun, identifiers: Iterable[str] = ()) -> list[t
             if not isinstance(entry, Mapping) or ROW not in entry:
                 continue
             row = int(entry[ROW])
-            where = {k: _column_value(frame, row, columns.get(k)) for k in FINDING_KEYS}
+            where = {k: cell(row, columns.get(k)) for k in FINDING_KEYS}
             if instrument:
                 where["instrument"] = instrument
             row_field = field_name
             if meta.get("field_column"):
-                row_field = _text(_column_value(frame, row, meta["field_column"])) or field_name
-            raw_value = _column_value(frame, row, value_column) if value_column else None
+                row_field = _text(cell(row, meta["field_column"])) or field_name
+            raw_value = cell(row, value_column) if value_column else None
             value = REDACTED if row_field in identifiers else _text(raw_value)
             values = {**constants, **{k: ("" if v is None else v) for k, v in where.items()},
                       "value": "" if value is None else value, "field": row_field or ""}
             for extra in meta.get("message_columns", []) or []:
-                values[extra] = _text(_column_value(frame, row, extra)) or ""
+                values[extra] = _text(cell(row, extra)) or ""
             template = meta.get("message") or (
                 f"{field_name} = {{value!r}}: " + (catalog.description if catalog else cfg.type))
             out.append((row, Finding(
