@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
+import numpy as np
 import pandas as pd
 
 from analysis.settings import value
@@ -353,21 +354,27 @@ def expected_visits_frame(anchors: pd.DataFrame, timeline: pd.DataFrame, windows
     else:
         counts = {}
     events = set(study.event_names) if study is not None else set()
-    rows = []
-    for i in range(len(a)):
-        if pd.isna(day0.iat[i]) or pd.isna(end.iat[i]):
-            continue
-        rid = a["record_id"].iat[i]
-        for w in windows:
-            target = day0.iat[i] + pd.Timedelta(days=w.target_day)
-            if target >= end.iat[i]:
-                continue
-            event = f"{w.timepoint}_arm_1"
-            rows.append({"record_id": rid, "timepoint": w.timepoint, "event_name": event if event in events else None,
-                         "window": f"{w.min_day}..{w.max_day}", "target_date": target.strftime("%Y-%m-%d"),
-                         "n_assessments": int(counts.get((rid, w.timepoint), 0))})
-    return pd.DataFrame(rows, columns=["record_id", "timepoint", "event_name", "window", "target_date",
-                                       "n_assessments"])
+    columns = ["record_id", "timepoint", "event_name", "window", "target_date", "n_assessments"]
+    # every (patient, window) pair of the patients with day 0 and an end, patient by patient, windows in order
+    patients = np.flatnonzero((day0.notna() & end.notna()).to_numpy())
+    patient = np.repeat(patients, len(windows))
+    window = np.tile(np.arange(len(windows)), len(patients))
+    target = (day0.to_numpy()[patient]
+              + np.array([w.target_day for w in windows], dtype="timedelta64[D]")[window].astype("timedelta64[ns]"))
+    due = target < end.to_numpy()[patient]
+    if not due.any():
+        return pd.DataFrame([], columns=columns)
+    patient, window, target = patient[due], window[due], target[due]
+    record_ids = a["record_id"].to_numpy(dtype=object)[patient]
+    timepoints = np.array([w.timepoint for w in windows], dtype=object)[window]
+    event_names = np.array([f"{w.timepoint}_arm_1" if f"{w.timepoint}_arm_1" in events else None
+                            for w in windows], dtype=object)[window]
+    return pd.DataFrame({
+        "record_id": record_ids, "timepoint": timepoints, "event_name": event_names,
+        "window": np.array([f"{w.min_day}..{w.max_day}" for w in windows], dtype=object)[window],
+        "target_date": pd.Series(target).dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
+        "n_assessments": np.array([int(counts.get(key, 0)) for key in zip(record_ids, timepoints)], dtype="int64"),
+    }, columns=columns)
 
 
 def expected_visits_suite() -> gx.ExpectationSuite:
