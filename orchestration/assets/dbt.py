@@ -86,6 +86,10 @@ class WarehouseDbtCliResource(DbtCliResource):
 TIMELINE_SELECT = "resource_type:seed staging intermediate.timeline"
 # After the gate: exclusions applied, windows chosen, analysis datasets.
 ANALYSIS_SELECT = "intermediate.analysis marts"
+# dbt's unit tests check the SQL of a model against fixed rows in the project, not the drop: the same answer for
+# the same code every night, and about 1 s of CPU of the analysis command's 6 on the demo. They run with the code's
+# tests (tests/quality/test_quality_anchors.py builds both selections with them), not in the nightly job.
+NIGHTLY_EXCLUDES = ("--exclude-resource-type", "unit_test")
 # What a dbt command's target folder keeps when it ends: its log and its results (what ran, how long, what
 # failed; the log holds the SQL that ran). The manifest, partial parse, graph and compiled SQL are the project's,
 # made again by any run, and several times the size of what is kept.
@@ -104,10 +108,11 @@ def dbt_target_path(locations: StudyLocations, context: dg.AssetExecutionContext
 
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse,
               locations: StudyLocations):
-    """``dbt build`` of the asset's selection (tests of the selected models included) on the warehouse file."""
+    """``dbt build`` of the asset's selection on the warehouse file: its models and seeds and the data tests on
+    them, not dbt's unit tests (:data:`NIGHTLY_EXCLUDES`)."""
     variables = {"warehouse": warehouse.database,  # and the settings the SQL uses (study/analysis_settings.toml)
                  "enrollment_lookback_days": value("plausibility.enrollment_lookback")}
-    args = ["build", "--indirect-selection", "buildable", "--vars", json.dumps(variables)]
+    args = ["build", "--indirect-selection", "buildable", "--vars", json.dumps(variables), *NIGHTLY_EXCLUDES]
     target = dbt_target_path(locations, context)
     reuse_parse(locations.dbt_state, target)
     try:
