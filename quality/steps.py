@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from quality.conformance import duplicate_key_findings, duplicate_keys, run_conformance
+from quality.conformance import WarehouseRecords, duplicate_key_findings, duplicate_keys, run_conformance
 from quality.gates import evaluate_gates, field_profile, reconciliation
 from quality.gx_runner import GXRunner, SuiteRun
 from quality.marts import ADBDS_COLUMNS, validate_marts
@@ -63,16 +63,18 @@ def current_drop(conn: duckdb.DuckDBPyConnection) -> dict:
 
 
 def check_conformance(conn: duckdb.DuckDBPyConnection, study: Study, runner: GXRunner) -> StepResult:
-    """Validate raw.records (:func:`quality.conformance.run_conformance`); write the findings, and the rows that
+    """Validate raw.records, read a part at a time (:class:`~quality.conformance.WarehouseRecords`,
+    :func:`quality.conformance.run_conformance`); write the findings, and the rows that
     still share a key after quarantine as ``duplicate_key`` findings (the ``no_duplicate_keys`` gate reads them),
     and the quarantine."""
-    records = conn.execute("select * from raw.records order by _source_row").df()
+    records = WarehouseRecords(conn, study)
     result = run_conformance(records, study, runner)
-    findings = pd.concat([result.findings, duplicate_key_findings(duplicate_keys(records, result.quarantine))],
+    keys = records.keys()
+    findings = pd.concat([result.findings, duplicate_key_findings(duplicate_keys(keys, result.quarantine))],
                          ignore_index=True)
     write_findings(conn, "conformance", findings, current_drop(conn).get("drop_id"))
     write_quarantine(conn, result.quarantine)
-    return StepResult(findings, result.runs, len(records), result.quarantined_rows)
+    return StepResult(findings, result.runs, len(keys), result.quarantined_rows)
 
 
 def check_plausibility(conn: duckdb.DuckDBPyConnection, study: Study, runner: GXRunner) -> StepResult:
