@@ -28,6 +28,7 @@ import re
 from collections import Counter
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from ingest.reader import REEXPORT, ExportFormat
@@ -85,9 +86,11 @@ def passing(series: pd.Series, test: Callable[[str], object]) -> pd.Series:
     """Where ``test`` of a cell's text (surrounding whitespace removed) is true: a bool Series on ``series``' index,
     False for an empty cell. ``test`` is called once per distinct value rather than once per cell (a column of
     210,000 cells holds a few thousand distinct values): at 20,000 patients the normalisation took 43 s with pandas
-    string methods over every cell, most of it on columns where nothing was to be found."""
-    distinct = pd.unique(series.dropna().to_numpy(dtype=object))
-    return series.isin([value for value in distinct if test(str(value).strip())])
+    string methods over every cell, most of it on columns where nothing was to be found. The cells are hashed once
+    (``pd.factorize``), and each cell takes its distinct value's answer."""
+    codes, distinct = pd.factorize(series.to_numpy(dtype=object))  # an empty cell is code -1
+    passes = np.array([bool(test(str(value).strip())) for value in distinct] + [False], dtype=bool)
+    return pd.Series(passes[codes], index=series.index, name=series.name)
 
 
 # ---- 1. missing-data codes ---------------------------------------------------------------------------------

@@ -8,9 +8,10 @@ commas), CRLF line ends. :func:`sniff_export` recognises these once, for the who
 unambiguous the file is read correctly and the format says so (``resaved``), where it is not the file is
 refused (:class:`UnreadableFileError`, naming file and what to do).
 
-:func:`parse_records` then reads the rows. Everything is a string. A row whose number of fields differs from
-the header's is set aside as unreadable (its values are not kept: they may hold identifiers, and they cannot
-be trusted to be in their columns). Two faults that make a parser lose rows silently are caught:
+:func:`parse_records` then reads the rows. Everything is a string (an empty cell is None), kept in one object
+array filled a chunk of rows at a time, never as a list of all rows. A row whose number of fields differs from the
+header's is set aside as unreadable (its values are not kept: they may hold identifiers, and they cannot be trusted
+to be in their columns). Two faults that make a parser lose rows silently are caught:
 
 * a repeated header line (two exports concatenated) is not a data row: it is skipped and listed
   (``repeated_headers``);
@@ -29,10 +30,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 csv.field_size_limit(1 << 24)
 
 REEXPORT = "export the records again from REDCap (Data Exports, CSV raw data) and copy the file into the drop unopened"
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+CHUNK_ROWS = 8192  # rows held as Python lists at a time before they move into the cells array
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
@@ -61,7 +66,9 @@ class ExportFormat:
 class ParsedRecords:
     source: str
     header: list[str]
-    rows: list[list[str]]  # cells as exported ("" for empty), aligned with ``header``
+    # the readable rows' cells, one row of the array per header field, one column per row (object dtype): the text
+    # as exported, None for a cell that is empty or only whitespace
+    cells: np.ndarray
     source_rows: list[int]  # spreadsheet row number of each row (header = 1)
     ragged: list[tuple[int, int]] = field(default_factory=list)  # (source_row, number of fields)
     replaced_rows: list[int] = field(default_factory=list)  # rows where undecodable bytes were replaced
@@ -71,6 +78,23 @@ class ParsedRecords:
     # (first line, last line, record id, event, rows swallowed) of each record a stray quote ran over
     swallowed: list[tuple[int, int, str, str, int]] = field(default_factory=list)
     swallowing_rows: set[int] = field(default_factory=set)  # source rows of the records that swallowed others
+
+    @property
+    def rows(self) -> list[list[str | None]]:
+        """The readable rows, each aligned with ``header`` (None for an empty cell)."""
+        return self.cells.T.tolist()
+
+
+def _blanked(cells: np.ndarray) -> np.ndarray:
+    """``cells`` with every cell that is empty or only whitespace set to None (in place). Whitespace is tested once
+    per distinct value, not once per cell."""
+    for field_cells in cells:  # field by field: a hash table of one field's values at a time
+        blank = field_cells == ""
+        spaces = [v for v in pd.unique(field_cells[~blank]) if v.isspace()]
+        if spaces:
+            blank |= pd.Series(field_cells).isin(spaces).to_numpy()
+        field_cells[blank] = None
+    return cells
 
 
 def _shorten(text: str, limit: int = 40) -> str:
@@ -185,6 +209,7 @@ def parse_records(path: Path, expected_columns: set[str] | None = None, events=(
     source = Path(path).name
     text, fmt, replaced = sniff_export(Path(path).read_bytes(), source, expected_columns)
     lines = io.StringIO(text, newline="").readlines()
+    del text  # the lines hold it
     reader = csv.reader(lines, delimiter=fmt.delimiter)
     try:
         header = [h.strip() for h in next(reader)]
@@ -207,9 +232,13 @@ def parse_records(path: Path, expected_columns: set[str] | None = None, events=(
         raise UnreadableFileError(f"{source}, line 1: column(s) named twice in the header: {', '.join(duplicated)}; "
                                   f"{REEXPORT}")
 
-    parsed = ParsedRecords(source=source, header=header, rows=[], source_rows=[], format=fmt)
+    parsed = ParsedRecords(source=source, header=header, cells=np.empty((len(header), 0), dtype=object),
+                           source_rows=[], format=fmt)
     row_start = _row_start(fmt.delimiter, events)
     width = len(header)
+    # one column per physical line at most (a row is at least one line); the readable rows fill it from the left
+    cells = np.empty((width, len(lines)), dtype=object)
+    chunk: list[list[str]] = []
     row_number = 1
     while True:
         first_line = reader.line_num + 1
@@ -241,8 +270,22 @@ def parse_records(path: Path, expected_columns: set[str] | None = None, events=(
         if len(values) != width or swallowed:
             parsed.ragged.append((row_number, len(values)))
             continue
-        parsed.rows.append(values)
+        chunk.append(values)
         parsed.source_rows.append(row_number)
+        if len(chunk) == CHUNK_ROWS:
+            _move(chunk, cells, len(parsed.source_rows) - len(chunk))
     if parsed.export_rows == 0:
         raise UnreadableFileError(f"{source}: the records file holds the header line and no records; {REEXPORT}")
+    _move(chunk, cells, len(parsed.source_rows) - len(chunk))
+    parsed.cells = _blanked(cells[:, :len(parsed.source_rows)])
     return parsed
+
+
+def _move(rows: list[list[str]], cells: np.ndarray, start: int) -> None:
+    """Move ``rows`` (each of ``cells.shape[0]`` strings) into the columns of ``cells`` from ``start``; empties
+    ``rows``."""
+    if rows:
+        block = np.empty((len(rows), cells.shape[0]), dtype=object)
+        block[:] = rows
+        cells[:, start:start + len(rows)] = block.T
+        rows.clear()
