@@ -344,3 +344,26 @@ def test_cell_judgements_once_per_distinct_value_match_cell_by_cell():
     assert numbers.dtype == "float64"
     assert numbers.fillna(-999).tolist() == [12.0, -999, -999, -999, 12.0, -3.0]
     assert parse_numbers(pd.Series([], dtype=object)).empty
+
+
+def test_raw_records_read_a_part_at_a_time_from_duckdb_give_the_same_results(batch, tmp_path):
+    """WarehouseRecords (the nightly step's reader: keys, repeated rows by hash in DuckDB, each instrument's rows
+    and columns) against the frame read whole, on the batch of cases above: identical findings, quarantine and
+    kept rows."""
+    import duckdb
+
+    from quality.conformance import WarehouseRecords
+
+    df, _, whole = batch
+    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    conn.execute("create schema raw")
+    conn.register("frame", df)
+    cells = ", ".join(f'cast("{c}" as {"integer" if c == "_source_row" else "varchar"}) as "{c}"'
+                      for c in df.columns)
+    conn.execute(f"create table raw.records as select {cells} from frame")
+    parts = run_conformance(WarehouseRecords(conn, STUDY), STUDY)
+    pd.testing.assert_frame_equal(parts.findings, whole.findings)
+    pd.testing.assert_frame_equal(parts.quarantine, whole.quarantine)
+    pd.testing.assert_frame_equal(parts.kept.reset_index(drop=True),
+                                  whole.kept.reset_index(drop=True).astype({"_source_row": "int32"}))
+    assert set(whole.quarantine["rule"]) >= {"duplicate_row", "record_id_missing", "record_without_enrollment"}
