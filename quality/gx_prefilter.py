@@ -46,8 +46,9 @@ ROW_WISE_METRICS = frozenset({
     "column_values.between", "column_values.nonnull", "column_pair_values.equal",
     "column_pair_values.a_greater_than_b",
 })
-# Conditions GX evaluates by calling Python once per cell; judged once per distinct value instead.
-PER_VALUE_METRICS = frozenset({"column_values.match_strftime_format"})
+# Conditions of one cell's value that GX evaluates by calling Python once per cell (``strptime``, ``re``); on a
+# column of text they are judged once per distinct value instead.
+PER_VALUE_METRICS = frozenset({"column_values.match_strftime_format", "column_values.match_regex"})
 _ENGINE = PandasExecutionEngine()
 
 
@@ -132,10 +133,9 @@ def expectation_domain(expectation, frame: pd.DataFrame) -> Domain:
             judged = (series.notna().to_numpy() if getattr(provider, "filter_column_isnull", True)
                       else np.ones(len(frame), dtype=bool))
             values = series[judged]
-            if metric in PER_VALUE_METRICS and len(values):
+            if metric in PER_VALUE_METRICS and len(values) and pd.api.types.infer_dtype(values) == "string":
+                # text only: equal values are the same value (no 1 == True == 1.0 across types)
                 distinct = pd.Series(pd.unique(values.to_numpy()), dtype=values.dtype)
-                if not all(isinstance(v, str) for v in distinct):
-                    raise CannotPrefilter(f"{expectation.expectation_type}: non-text values in {column}")
                 verdict = np.asarray(condition(provider, distinct, **value_kwargs, _metrics={}), dtype=bool)
                 meets = ~values.isin(set(distinct[~verdict]))
             else:
