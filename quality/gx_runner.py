@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import json
 import logging
 import time
 import warnings
@@ -45,6 +47,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from quality import data_docs, gx_prefilter
 
 log = logging.getLogger(__name__)
+DEFINITION_SHA = "definition_sha256"  # in a saved suite's meta: what its Checkpoint was made from
 ROW = "_row"  # positional row number added to every validated frame (the index column GX reports back)
 DATASOURCE = "ssc_warehouse"
 DOCS_SITE = "local_site"
@@ -225,7 +228,7 @@ class GXRunner:
         self.prefilter = prefilter  # False: GX validates every row of each frame (for comparisons)
         self.data_docs_dir = Path(data_docs_dir) if gx_dir is not None and data_docs_dir is not None else None
         self.context = open_context(gx_dir, self.data_docs_dir)
-        self.datasource = self.context.data_sources.add_or_update_pandas(DATASOURCE)
+        self.datasource = self._datasource()
         self.run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(timezone.utc))
         self._results: list = []  # identifiers of the results validated since the last build_docs()
 
@@ -233,6 +236,15 @@ class GXRunner:
     def index_path(self) -> Path | None:
         """``data_docs/index.html``, or None without Data Docs."""
         return self.data_docs_dir / "index.html" if self.data_docs_dir is not None else None
+
+    def _datasource(self):
+        """The project's pandas datasource, with the dataframe assets earlier runs added (the saved Checkpoints
+        refer to them); made when there is none."""
+        try:
+            datasource = self.context.data_sources.get(DATASOURCE)
+        except (KeyError, LookupError, ValueError):
+            return self.context.data_sources.add_pandas(DATASOURCE)
+        return datasource if datasource.type == "pandas" else self.context.data_sources.add_or_update_pandas(DATASOURCE)
 
     def _batch_definition(self, asset_name: str):
         try:
@@ -261,7 +273,11 @@ class GXRunner:
         index_cols = [ROW] + [c for c in index_columns if c in frame.columns and c != ROW]
         columns = dict(finding_columns or suite.meta.get("finding_columns") or {})
         suite.meta["finding_columns"] = columns
-        suite = self.context.suites.add_or_update(suite)
+        result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": index_cols,
+                         "return_unexpected_index_query": False}
+        checkpoint = self._checkpoint(suite, asset_name or suite.name, result_format)
+        (definition,) = checkpoint.validation_definitions
+        suite = definition.suite
         validated, domains = frame, None
         if self.prefilter:
             try:
@@ -271,12 +287,6 @@ class GXRunner:
                 validated = frame.loc[suspect].reset_index(drop=True)
             except gx_prefilter.CannotPrefilter as reason:
                 log.debug("%s: the whole frame is validated (%s)", suite.name, reason)
-        definition = self.context.validation_definitions.add_or_update(gx.ValidationDefinition(
-            name=suite.name, data=self._batch_definition(asset_name or suite.name), suite=suite))
-        checkpoint = self.context.checkpoints.add_or_update(gx.Checkpoint(
-            name=suite.name, validation_definitions=[definition], actions=[],
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_cols,
-                           "return_unexpected_index_query": False}))
         counted = (None if domains is None else
                    functools.partial(_count_whole_frame, suite, domains, len(frame), len(validated)))
         with warnings.catch_warnings(), _before_storing(definition._validation_results_store, counted):
@@ -286,6 +296,34 @@ class GXRunner:
         self._results.append(result_id)
         return SuiteRun(suite_name=suite.name, frame=frame, result=result, finding_columns=columns,
                         seconds=time.perf_counter() - started)
+
+    def _checkpoint(self, suite: gx.ExpectationSuite, asset_name: str, result_format: dict) -> gx.Checkpoint:
+        """The project's Checkpoint for ``suite`` (named as the suite; one ValidationDefinition of the suite on the
+        dataframe asset ``asset_name``). The one saved by an earlier run is used as it is when it was made from the
+        same suite, asset, result format and GX version (``meta["definition_sha256"]`` of its suite: night after
+        night, with the dictionary and code unchanged); otherwise the suite, its ValidationDefinition and the
+        Checkpoint are saved anew.
+
+        Why: each GX ``add_or_update`` reads the saved object back and compares every expectation with every saved
+        one, and saving a ValidationDefinition or Checkpoint saves its suite again, so 3 suite updates per
+        validation, about a third of a small drop's GX time."""
+        wanted = {"suite": suite.name, "meta": {k: v for k, v in (suite.meta or {}).items() if k != DEFINITION_SHA},
+                  "expectations": [e.dict(exclude={"id", "rendered_content"}) for e in suite.expectations],
+                  "asset": asset_name, "result_format": result_format, "great_expectations": gx.__version__}
+        sha = hashlib.sha256(json.dumps(wanted, sort_keys=True, default=str).encode()).hexdigest()
+        try:
+            saved = self.context.checkpoints.get(suite.name)
+            (definition,) = saved.validation_definitions
+            if (definition.suite.meta or {}).get(DEFINITION_SHA) == sha:
+                return saved
+        except Exception as reason:  # none saved yet, or saved by another GX version: save anew
+            log.debug("%s: the checkpoint is saved anew (%s)", suite.name, reason)
+        suite.meta[DEFINITION_SHA] = sha
+        suite = self.context.suites.add_or_update(suite)
+        definition = self.context.validation_definitions.add_or_update(gx.ValidationDefinition(
+            name=suite.name, data=self._batch_definition(asset_name), suite=suite))
+        return self.context.checkpoints.add_or_update(gx.Checkpoint(
+            name=suite.name, validation_definitions=[definition], actions=[], result_format=result_format))
 
     def build_docs(self) -> Path | None:
         """Prune the validation results of all but the last 60 drops, render the results validated since the last
