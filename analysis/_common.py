@@ -55,6 +55,8 @@ def _window_rank() -> dict[str, int]:
 
 def sort_timepoints(timepoints: Iterable[str], *, months_by_number: bool = False) -> list[str]:
     """Distinct timepoints in window order (see ``timepoint_rank``); None / NaN left out."""
+    if isinstance(timepoints, pd.Series):  # a column of a mart: its distinct values first (in C), not row by row
+        timepoints = timepoints.unique()
     distinct = {tp for tp in timepoints if tp is not None and not (isinstance(tp, float) and math.isnan(tp))}
     return sorted(distinct, key=lambda tp: timepoint_rank(tp, months_by_number=months_by_number))
 
@@ -89,7 +91,11 @@ def truthy(series: pd.Series) -> pd.Series:
 
 def describe(values: Iterable[Any]) -> dict[str, float | int | None]:
     """n, mean, sample SD (None when n < 2) and median of the non-null values."""
-    arr = np.asarray([v for v in (fnum(x) for x in values) if v is not None], dtype=float)
+    if isinstance(values, (np.ndarray, pd.Series)) and values.dtype == np.float64:
+        arr = np.asarray(values, dtype=float)  # the same doubles as fnum gives one by one, without the loop
+        arr = arr[np.isfinite(arr)]
+    else:
+        arr = np.asarray([v for v in (fnum(x) for x in values) if v is not None], dtype=float)
     n = int(arr.size)
     return {
         "n": n,
@@ -122,7 +128,9 @@ def analysed_values(adbds: pd.DataFrame, param: str, *, instrument: str | None =
     cols = list(_ANALYSED_COLUMNS.values())
     if adbds is None or adbds.empty:
         return pd.DataFrame(columns=cols)
-    rows = adbds[(adbds["PARAMCD"] == param) & flagged(adbds["ANL01FL"])]
+    wanted = (adbds["PARAMCD"] == param) & flagged(adbds["ANL01FL"])
+    # only the columns read here are copied with the rows (adbds has 19)
+    rows = adbds.loc[wanted, [c for c in ANALYSED_SOURCE_COLUMNS if c in adbds.columns]]
     if instrument is not None:
         rows = rows[rows["SRCDOM"] == instrument]
     rows = rows[rows["AVISIT"].notna()].rename(columns=_ANALYSED_COLUMNS)

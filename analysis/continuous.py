@@ -14,10 +14,8 @@ from analysis._common import analysed_values, describe, fnum, paired_with_baseli
 def summarise_by_timepoint(adbds: pd.DataFrame, param: str) -> list[dict]:
     """[{timepoint, n, mean, sd, median}] over analysed, non-null values; timepoints with data, window order."""
     values = analysed_values(adbds, param)
-    out = []
-    for tp in sort_timepoints(values["timepoint"]):
-        out.append({"timepoint": tp, **describe(values.loc[values["timepoint"] == tp, "value"])})
-    return out
+    by_tp = {tp: v.to_numpy() for tp, v in values.groupby("timepoint")["value"]}  # each in the order of values
+    return [{"timepoint": tp, **describe(by_tp[tp])} for tp in sort_timepoints(values["timepoint"])]
 
 
 def paired_tests(differences) -> tuple[float | None, float | None]:
@@ -40,9 +38,10 @@ def change_from_baseline(adbds: pd.DataFrame, param: str) -> list[dict]:
     """[{timepoint, n_paired, mean_change, sd_change, t_test_p, wilcoxon_p}] per post-baseline timepoint with at
     least one patient who has both an analysed baseline and an analysed value there (change = value − baseline)."""
     paired = paired_with_baseline(adbds, param)
+    by_tp = {tp: d.to_numpy(dtype=float) for tp, d in paired.groupby("timepoint")["change"]}  # in paired's order
     out = []
     for tp in sort_timepoints(paired["timepoint"]):
-        d = paired.loc[paired["timepoint"] == tp, "change"].to_numpy(dtype=float)
+        d = by_tp[tp]
         summary = describe(d)
         t_p, w_p = paired_tests(d)
         out.append({"timepoint": tp, "n_paired": summary["n"], "mean_change": summary["mean"],

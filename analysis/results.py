@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 import pandas as pd
 
 from analysis import ard
-from analysis._common import analysed_values, percent
+from analysis._common import ANALYSED_SOURCE_COLUMNS, analysed_values, percent
 from analysis.adverse_events import adverse_events, serious_or_related
 from analysis.cohort import cohort_flow
 from analysis.continuous import haq_di_outcome, mrss_outcome
@@ -349,13 +349,23 @@ class Analysis:
     ``adbds_instruments``: the REDCap instruments (adbds ``SRCDOM``) whose rows of ``adbds`` the analysis reads;
     empty: every row. The outcome assets read only those rows (at 20,000 patients adbds holds 1.9 million rows,
     which took 3.3 s and about 1.5 GB to read into pandas for each analysis); the results are the same as on the
-    whole of adbds (tests/pipeline/test_adbds_instruments.py checks each analysis on the demo)."""
+    whole of adbds (tests/pipeline/test_adbds_instruments.py checks each analysis on the demo).
+
+    ``adbds_columns``: the columns of those rows it reads (empty: all 19); :data:`ANALYSED_SOURCE_COLUMNS` for an
+    analysis that reads adbds only through :func:`analysis._common.analysed_values`. Fewer columns read also order
+    the rows otherwise (``order by all``): the mixed model, whose sums depend on the row order in the last bit,
+    reads them all."""
 
     name: str
     marts: tuple[str, ...]
     results: Callable[..., pd.DataFrame]
     description: str
     adbds_instruments: tuple[str, ...] = ()
+    adbds_columns: tuple[str, ...] = ()
+
+
+#: the adbds columns of analysis.hrct.hrct_ild (its scans: every HRCT row, analysed or not)
+HRCT_COLUMNS = ("USUBJID", "PARAMCD", "SRCDOM", "SRCSEQ", "ADY", "AVAL", "ABLFL")
 
 
 ANALYSES = (
@@ -363,17 +373,19 @@ ANALYSES = (
              "Kaplan–Meier overall survival from day 0, 95% CI by log(−log), S(t) at 1, 3 and 5 years; the curve "
              "and numbers at risk for the figure; the deaths listing."),
     Analysis("mrss", ("adbds",), _one(mrss_outcome, mrss_rows),
-             "mRSS by timepoint and change from baseline (paired t-test and Wilcoxon signed-rank).", ("skin_score",)),
+             "mRSS by timepoint and change from baseline (paired t-test and Wilcoxon signed-rank).", ("skin_score",),
+             ANALYSED_SOURCE_COLUMNS),
     Analysis("hrct_ild", ("adsl", "adbds"), _one(hrct_ild, hrct_ild_rows),
              "HRCT in ILD: category of the latest follow-up scan (recorded, or derived from extent change).",
-             ("hrct",)),
+             ("hrct",), HRCT_COLUMNS),
     Analysis("pah", ("adsl", "adbds", "adtte"), _one(pah, pah_rows),
              f"PAH on echo at 5 years: stable, worsened (PASP rise ≥ {shown(value('pah.pasp_rise'))} mmHg or death "
-             f"≤ {shown(value('pah.death_horizon'))} y), not evaluable.", ("echo",)),
-    Analysis("haq_di", ("adbds",), _one(haq_di_outcome, haq_di_rows), "HAQ-DI by timepoint.", ("haq",)),
+             f"≤ {shown(value('pah.death_horizon'))} y), not evaluable.", ("echo",), ANALYSED_SOURCE_COLUMNS),
+    Analysis("haq_di", ("adbds",), _one(haq_di_outcome, haq_di_rows), "HAQ-DI by timepoint.", ("haq",),
+             ANALYSED_SOURCE_COLUMNS),
     Analysis("vascular", ("adbds",), _one(vascular, vascular_rows),
              "Raynaud's Condition Score, active digital ulcers and Medsger peripheral vascular severity.",
-             ("vascular",)),
+             ("vascular",), ANALYSED_SOURCE_COLUMNS),
     Analysis("adverse_events", ("adae", "adex", "adtte"), adverse_events_results,
              "Adverse events by seriousness, relatedness, grade, relation and outcome (events, patients, events "
              "per 100 patient-years); infusion reactions; the listing of serious or related events."),
@@ -382,11 +394,13 @@ ANALYSES = (
              "Linear mixed model of mRSS over time (random intercept per patient), every assessment.", ("skin_score",)),
     Analysis("mrss_responders", ("adbds",), mrss_responders_results,
              f"mRSS responders at 1, 3 and 5 years (fall > {shown(value('responders.min_points'))} points and ≥ "
-             f"{shown(100 * value('responders.min_fraction'))}%; progression the mirror).", ("skin_score",)),
+             f"{shown(100 * value('responders.min_fraction'))}%; progression the mirror).", ("skin_score",),
+             ANALYSED_SOURCE_COLUMNS),
     Analysis("lung_function", ("adsl", "adbds"), _one(lung_function, lung_function_rows),
              f"FVC and DLCO trajectories and ILD progression (relative FVC decline ≥ "
              f"{shown(value('lung_function.fvc_major'))}%, or ≥ {shown(value('lung_function.fvc_minor'))}% with "
-             f"DLCO decline ≥ {shown(value('lung_function.dlco_decline'))}%).", ("pft",)),
+             f"DLCO decline ≥ {shown(value('lung_function.dlco_decline'))}%).", ("pft",),
+             ANALYSED_SOURCE_COLUMNS),
 )
 
 

@@ -13,9 +13,10 @@ MEDSGER_GRADES = ("0", "1", "2", "3", "4")
 def digital_ulcers_by_timepoint(adbds: pd.DataFrame) -> list[dict]:
     """[{timepoint, n (patients with du_active_count recorded), patients_with_active_ulcers (count > 0)}]."""
     du = analysed_values(adbds, "du_active_count")
+    by_tp = dict(iter(du.groupby("timepoint")["value"]))
     out = []
     for tp in sort_timepoints(du["timepoint"]):
-        values = du.loc[du["timepoint"] == tp, "value"]
+        values = by_tp[tp]
         out.append({"timepoint": tp, "n": int(len(values)), "patients_with_active_ulcers": int((values > 0).sum())})
     return out
 
@@ -23,9 +24,10 @@ def digital_ulcers_by_timepoint(adbds: pd.DataFrame) -> list[dict]:
 def medsger_by_timepoint(adbds: pd.DataFrame) -> list[dict]:
     """[{timepoint, n, counts: {"0": n, ..., "4": n}}] of the analysed medsger_pv grades."""
     grades = analysed_values(adbds, "medsger_pv")
+    by_tp = dict(iter(grades.groupby("timepoint")["value"]))
     out = []
     for tp in sort_timepoints(grades["timepoint"]):
-        values = grades.loc[grades["timepoint"] == tp, "value"].round().astype(int).astype(str)
+        values = by_tp[tp].round().astype(int).astype(str)
         counts = {g: int((values == g).sum()) for g in MEDSGER_GRADES}
         out.append({"timepoint": tp, "n": int(len(values)), "counts": counts})
     return out

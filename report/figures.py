@@ -166,7 +166,7 @@ def trajectory_figure(values: pd.DataFrame | None, summary: Iterable[dict] | Non
     if has_values:
         values = values.assign(value=pd.to_numeric(values["value"], errors="coerce")).dropna(
             subset=["value", "timepoint"])
-    tps = sort_timepoints(([*values["timepoint"]] if has_values else [])
+    tps = sort_timepoints(([*values["timepoint"].unique()] if has_values else [])
                           + [r["timepoint"] for r in summary_rows])
     if not tps:
         return None
@@ -183,8 +183,10 @@ def trajectory_figure(values: pd.DataFrame | None, summary: Iterable[dict] | Non
             step = -(-total // max_lines)  # ceil: draw at most max_lines patients
             drawn = set(patients[::step])
             shown = len(drawn)
-            for _, grp in values[values["record_id"].isin(drawn)].groupby("record_id", sort=True):
-                grp = grp.assign(_x=grp["timepoint"].map(pos)).dropna(subset=["_x"]).sort_values("_x")
+            lines = values[values["record_id"].isin(drawn)]
+            lines = lines.assign(_x=lines["timepoint"].map(pos)).dropna(subset=["_x"])
+            # one stable sort for all patients: each patient's points in timepoint order, as drawn
+            for _, grp in lines.sort_values("_x", kind="stable").groupby("record_id", sort=True):
                 if len(grp) == 1:
                     ax.plot(grp["_x"], grp["value"], linestyle="none", marker="o", markersize=2.5,
                             color=PATIENT, alpha=0.8, zorder=1)

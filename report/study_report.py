@@ -7,7 +7,8 @@ no network address of any kind). It renders; it computes no statistic.
   figure printed, and the survival curve, comes from it; an analysis missing from it shows as "not available in
   this export".
 - ``adbds``: the mart (columns as in docs/architecture.md), read only for the patients' own lines in the
-  trajectory figures; None or empty: the figures show the means alone.
+  trajectory figures (the analysed rows of :data:`TRAJECTORY_PARAMETERS`); None or empty: the figures show the
+  means alone.
 - ``quality``: {findings: DataFrame | list[dict], reconciliation: DataFrame | list[dict]}, both optional.
 - ``provenance``: {drop_id, records_file, records_sha256, run_id, code_version, generated_at, ...}. The page shows
   exactly what it is given (no clock is read: same input, same bytes).
@@ -55,6 +56,8 @@ MEDSGER = {"0": "0 – No Raynaud's", "1": "1 – Raynaud's requiring vasodilato
 NOT_RECORDED = "not_recorded"
 TERM_LABELS = {"intercept": "Intercept (mean mRSS at day 0)", "time_years": "Change per year"}
 LISTING_MAX = 100
+#: the adbds parameters (PARAMCD) of the trajectory figures: the only rows of adbds the report reads
+TRAJECTORY_PARAMETERS = ("mrss_total", "haq_di", "rcs", "fvc_pct_pred", "dlco_pct_pred")
 #: provenance fields of the header line and of the footer of every printed page (labels: report._common)
 HEADER_FIELDS = ("drop_id", "export_datetime", "run_id", "code_version", "generated_at")
 FOOTER_FIELDS = ("drop_id", "run_id", "code_version")

@@ -61,11 +61,13 @@ def _plot_metadata(name: str, svg: str) -> dg.MetadataValue:
 
 def read_marts(warehouse: Warehouse, analysis: Analysis) -> dict[str, pd.DataFrame]:
     """The marts ``analysis`` reads, as :meth:`Warehouse.read_tables` reads them, adbds only the rows of its
-    instruments (``Analysis.adbds_instruments``; all rows when it names none)."""
+    instruments (``Analysis.adbds_instruments``; all rows when it names none) and the columns it reads
+    (``Analysis.adbds_columns``; all when it names none)."""
     instruments = analysis.adbds_instruments if "adbds" in analysis.marts else ()
     marts = warehouse.read_tables(*(f"marts.{m}" for m in analysis.marts if not (m == "adbds" and instruments)))
     if instruments:
-        marts["adbds"] = warehouse.read_part("marts.adbds", where=f"SRCDOM in ({', '.join('?' for _ in instruments)})",
+        marts["adbds"] = warehouse.read_part("marts.adbds", analysis.adbds_columns,
+                                             where=f"SRCDOM in ({', '.join('?' for _ in instruments)})",
                                              params=list(instruments))
     return marts
 

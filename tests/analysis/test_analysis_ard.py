@@ -5,6 +5,7 @@ import io
 import math
 
 import duckdb
+import pandas as pd
 import pytest
 from analysis_builders import adbds, cohort, series
 
@@ -118,3 +119,19 @@ def test_every_key_is_unique_and_every_source_is_a_mart(results):
     assert not results.duplicated(list(ard.KEY)).any()
     assert results["source"].str.contains("marts.").all()
     assert set(results["statistic"]) <= set(ard.STATISTICS)
+
+
+def test_tables_put_together_are_the_table_of_all_their_rows_in_order():
+    first, second = ard.Rows("pah", "marts.adsl"), ard.Rows("mrss", "marts.adbds")
+    first.add("n", 8, parameter="echo_pasp_mmhg")
+    first.add("reason", None, parameter="echo_pasp_mmhg", group="SSC-0003")  # NULL text, NULL n
+    second.add("mean", math.nan, parameter="mrss_total", timepoint="baseline", n=0)  # NULL value
+    second.add("mean", 18.68, parameter="mrss_total", timepoint="month_60", n=25)
+    together = ard.concat([ard.frame(first), ard.frame(), ard.frame(second)])
+    expected = ard.frame(first, second)
+    pd.testing.assert_frame_equal(together, expected, check_exact=True)
+    assert [[type(v) for v in together[c]] for c in ard.COLUMNS] == [[type(v) for v in expected[c]]
+                                                                      for c in ard.COLUMNS]
+    assert ard.concat([ard.frame(), ard.frame()]).equals(ard.frame())
+    with pytest.raises(ValueError, match="repeated key"):
+        ard.concat([ard.frame(second), ard.frame(second)])

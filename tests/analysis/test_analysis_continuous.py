@@ -3,10 +3,12 @@
 import math
 import statistics
 
+import pandas as pd
 import pytest
 from analysis_builders import adbds, bds, series
 from scipy import stats
 
+from analysis._common import describe, sort_timepoints
 from analysis.continuous import change_from_baseline, mrss_outcome, paired_tests, summarise_by_timepoint
 
 FRAME = adbds(
@@ -75,3 +77,15 @@ def test_mrss_outcome_shape():
     assert set(out) == {"by_timepoint", "change_from_baseline"}
     assert set(out["change_from_baseline"][0]) == {"timepoint", "n_paired", "mean_change", "sd_change",
                                                    "t_test_p", "wilcoxon_p"}
+
+
+def test_describe_of_a_float_column_leaves_out_the_missing_and_infinite_as_describe_of_the_values_does():
+    column = pd.Series([1.0, math.nan, 2.5, math.inf, 4.0])
+    expected = {"n": 3, "mean": 2.5, "sd": 1.5, "median": 2.5}  # sd: sqrt((1.5² + 0 + 1.5²) / 2)
+    assert describe(column) == describe(column.to_numpy()) == expected
+    assert describe([1.0, None, 2.5, "not a number", -math.inf, 4.0]) == expected
+
+
+def test_the_timepoints_of_a_column_are_its_distinct_windows_in_window_order():
+    column = pd.Series(["month_12", None, "baseline", math.nan, "month_12", "month_3"], dtype=object)
+    assert sort_timepoints(column) == sort_timepoints(list(column)) == ["baseline", "month_3", "month_12"]
