@@ -21,6 +21,9 @@ Field gate (``fields_usable``, on ``quality/findings``):
 - :func:`fields_gate`: blocks when a field with at least ``min_filled`` filled cells has a rejected share above
   ``max_share``, or when every filled cell of a field with at least :data:`ALL_REJECTED_MIN_FILLED` is
   rejected; the message names the field, the count, up to 3 rejected values and :func:`likely_cause`.
+- :func:`reconciliation_in`, :func:`field_profile_in`: the reconciliation and the field profile counted in DuckDB on
+  raw.records and quality.quarantine (no export row read into Python); :func:`reconciliation` and
+  :func:`field_profile` count a frame the same way (:func:`records_in_memory`).
 
 Endpoint gates (on ``quality/endpoints``):
 
@@ -34,15 +37,19 @@ Endpoint gates (on ``quality/endpoints``):
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
 from collections import Counter
+from functools import cache
 
+import duckdb
 import pandas as pd
 
 from analysis._common import flagged
 from analysis.settings import value
 from quality.rules import RULES
-from quality.suites import assessment_mask, checked_fields
+from quality.suites import checked_fields, detection_columns
 from study.definition import Field, Study
 
 # a field with at least this many filled cells, all rejected, blocks whatever its size (study/analysis_settings.toml)
@@ -71,10 +78,6 @@ PROFILE_COLUMNS = {"run_id": "VARCHAR", "drop_id": "VARCHAR", "field": "VARCHAR"
 # ---- the field profile ----------------------------------------------------------------------------------------
 
 
-def _filled(series: pd.Series) -> pd.Series:
-    return (series.notna() & (series.astype("string").str.strip().fillna("") != "")).astype(bool)
-
-
 def rejected_cells(findings: pd.DataFrame) -> pd.DataFrame:
     """Value-conformance findings that made a cell unusable, one per ``(source_row, field)``, in source-row order.
 
@@ -91,29 +94,134 @@ def rejected_cells(findings: pd.DataFrame) -> pd.DataFrame:
 
 def field_profile(records: pd.DataFrame, findings: pd.DataFrame, study: Study, quarantined_rows=(),
                   drop_id: str | None = None) -> pd.DataFrame:
-    """Filled and rejected cells per export column of the study (``quality.field_profile`` without ``run_id``).
+    """Filled and rejected cells per export column of the study (``quality.field_profile`` without ``run_id``), of a
+    frame: :func:`field_profile_in` on it (:func:`records_in_memory`).
 
     ``records``: raw.records (``_source_row`` and the export columns as text; a missing column counts as empty).
     ``quarantined_rows``: source rows not loaded. A cell counts where its row is a loaded assessment of the
     field's instrument (what conformance validates); ``rejected`` <= ``filled``. Identifier fields and the record
     id are not profiled. Columns: drop_id, field, instrument, filled, rejected, rejected_share (0 when nothing
     is filled)."""
-    loaded = records[~records["_source_row"].isin(list(quarantined_rows))]
-    rejected = rejected_cells(findings)
-    by_field = rejected.groupby("field")["source_row"].agg(set).to_dict() if len(rejected) else {}
+    with records_in_memory(records, quarantined_rows) as conn:
+        return field_profile_in(conn, findings, study, drop_id)
+
+
+# ---- the counts, where the data is (DuckDB) ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def records_in_memory(records: pd.DataFrame, quarantined=()):
+    """An in-memory DuckDB with ``records`` as raw.records (``_source_row`` as BIGINT, every other column as text as
+    :func:`quality.conformance.as_cells` makes it) and ``quarantined`` (source rows) as quality.quarantine: what
+    :func:`reconciliation_in` and :func:`field_profile_in` count, for a frame (tests, hand-built drops)."""
+    from quality.conformance import as_cells  # conformance validates, gates count: no import at module level
+
+    frame = as_cells(records.reset_index(drop=True).copy())
+    conn = duckdb.connect()
+    try:
+        conn.execute("create schema raw; create schema quality")
+        conn.register("records_frame", frame)
+        cells = ", ".join(f'cast("{c}" as {"bigint" if c == "_source_row" else "varchar"}) as "{c}"'
+                          for c in frame.columns)
+        conn.execute(f"create table raw.records as select {cells} from records_frame")
+        conn.unregister("records_frame")
+        conn.execute("create table quality.quarantine as select unnest(?::bigint[]) as source_row",
+                     [sorted(int(r) for r in quarantined)])
+        yield conn
+    finally:
+        conn.close()
+
+
+@cache
+def _spaces() -> str:
+    """The characters Python's ``str.strip()`` removes (``str.isspace``): DuckDB's ``trim(text, characters)`` with
+    them strips as Python does, so a cell is judged filled exactly as :func:`quality.suites.has_text` judges it."""
+    return "".join(filter(str.isspace, map(chr, range(sys.maxunicode + 1))))
+
+
+def _has_text_sql(column: str, zero_is_empty: bool = False) -> str:
+    """SQL for :func:`quality.suites.has_text` on ``column`` of raw.records (never null)."""
+    empty = "('', '0')" if zero_is_empty else "('')"
+    return f"""coalesce(trim(cast("{column}" as varchar), '{_spaces()}') not in {empty}, false)"""
+
+
+def _assessment_sql(study: Study, form: str, columns: list[str]) -> str:
+    """SQL for :func:`quality.suites.assessment_mask` of ``form`` on raw.records (never null)."""
+    owner = study.column_owner
+    filled = [_has_text_sql(c, zero_is_empty=bool(owner.get(c) and owner[c].is_checkbox))
+              for c in detection_columns(study, form, columns)]
+    sql = "(" + (" or ".join(filled) or "false") + ")"
+    if "redcap_repeat_instrument" in columns:
+        sql += f" and (redcap_repeat_instrument is null or redcap_repeat_instrument = '{form}')"
+    return sql
+
+
+def _quarantined_sql() -> str:
+    """SQL: the raw.records row is in quality.quarantine (never null)."""
+    return "coalesce(_source_row in (select source_row from quality.quarantine where source_row is not null), false)"
+
+
+def record_columns(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """The columns of raw.records, in order."""
+    return [name for (name,) in conn.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = 'records' "
+        "order by ordinal_position").fetchall()]
+
+
+def reconciliation_in(conn: duckdb.DuckDBPyConnection, drop: dict, study: Study) -> pd.DataFrame:
+    """``quality.reconciliation`` (see :func:`reconciliation`) counted in DuckDB on raw.records and
+    quality.quarantine; no export row is read into Python."""
+    columns = record_columns(conn)
+    sums = ["count(*) filter (where not q)", "count(*) filter (where q)"]
+    for i, _ in enumerate(study.forms):
+        sums += [f"count(*) filter (where m_{i})", f"count(*) filter (where m_{i} and not q)",
+                 f"count(*) filter (where m_{i} and q)"]
+    masks = ", ".join(f"{_assessment_sql(study, form, columns)} as m_{i}" for i, form in enumerate(study.forms))
+    counts = conn.execute(f"select {', '.join(sums)} from (select {_quarantined_sql()} as q, {masks} "
+                          "from raw.records)").fetchall()[0]
+    unreadable = int(drop.get("unreadable_rows") or 0)
+    rows = [{"drop_id": drop.get("drop_id"), "instrument": None, "export_rows": int(drop.get("export_rows") or 0),
+             "loaded_rows": int(counts[0]), "quarantined_rows": int(counts[1]) + unreadable}]
+    for i, form in enumerate(study.forms):
+        export, loaded, quarantined = counts[2 + 3 * i: 5 + 3 * i]
+        rows.append({"drop_id": drop.get("drop_id"), "instrument": form, "export_rows": int(export),
+                     "loaded_rows": int(loaded), "quarantined_rows": int(quarantined)})
+    return pd.DataFrame(rows)
+
+
+def field_profile_in(conn: duckdb.DuckDBPyConnection, findings: pd.DataFrame, study: Study,
+                     drop_id: str | None = None) -> pd.DataFrame:
+    """The field profile (see :func:`field_profile`) counted in DuckDB on raw.records and quality.quarantine; only
+    the rejected cells of ``findings`` travel from Python."""
+    columns = record_columns(conn)
+    present = set(columns)
+    profiled = [(i, form, column) for i, form in enumerate(study.forms) for f in checked_fields(study, form)
+                for column in f.export_columns]
+    counted = [(i, column) for i, _, column in profiled if column in present]
+    masks = ", ".join(f"({_assessment_sql(study, form, columns)}) and not {_quarantined_sql()} as m_{i}"
+                      for i, form in enumerate(study.forms))
+    filled = (conn.execute("select " + ", ".join(f"count(*) filter (where m_{i} and {_has_text_sql(c)})"
+                                                 for i, c in counted)
+                           + f" from (select *, {masks} from raw.records)").fetchall()[0] if counted else ())
+    n_filled = dict(zip(counted, (int(n) for n in filled)))
+    n_rejected: dict[tuple[int, str], int] = {}
+    cells = rejected_cells(findings)
+    cells = cells[cells["field"].isin([c for _, c in counted])]
+    if len(cells) and counted:
+        conn.register("profile_rejected_cells", cells[["source_row", "field"]])
+        try:
+            n_rejected = dict(zip(counted, (int(n) for n in conn.execute(
+                "select " + ", ".join(f"count(*) filter (where x.field = '{c}' and m_{i} and {_has_text_sql(c)})"
+                                      for i, c in counted)
+                + f" from profile_rejected_cells x join (select *, {masks} from raw.records) r "
+                  "on r._source_row = x.source_row").fetchall()[0])))
+        finally:
+            conn.unregister("profile_rejected_cells")
     rows = []
-    for form in study.forms:
-        assessments = loaded[assessment_mask(loaded, study, form)] if len(loaded) else loaded
-        for f in checked_fields(study, form):
-            for column in f.export_columns:
-                if column in assessments.columns:
-                    cells = assessments.loc[_filled(assessments[column]), "_source_row"]
-                else:
-                    cells = pd.Series([], dtype="int64")
-                n_filled = int(len(cells))
-                n_rejected = int(cells.isin(by_field.get(column, set())).sum())
-                rows.append({"drop_id": drop_id, "field": column, "instrument": form, "filled": n_filled,
-                             "rejected": n_rejected, "rejected_share": n_rejected / n_filled if n_filled else 0.0})
+    for i, form, column in profiled:
+        filled_cells, rejected = n_filled.get((i, column), 0), n_rejected.get((i, column), 0)
+        rows.append({"drop_id": drop_id, "field": column, "instrument": form, "filled": filled_cells,
+                     "rejected": rejected, "rejected_share": rejected / filled_cells if filled_cells else 0.0})
     return pd.DataFrame(rows, columns=[c for c in PROFILE_COLUMNS if c != "run_id"])
 
 
@@ -240,20 +348,11 @@ def fields_gate(profile: pd.DataFrame, findings: pd.DataFrame, study: Study,
 def reconciliation(records: pd.DataFrame, quarantined: set[int], drop: dict, study: Study) -> pd.DataFrame:
     """``quality.reconciliation``: rows of the records file for the drop (``instrument`` null: the drop's
     ``export_rows``; quarantined includes its ``unreadable_rows``) and per instrument (rows holding an assessment
-    of it). ``records``: raw.records; ``quarantined``: source rows of quality.quarantine; ``drop``: the
-    raw.current_drop row. Columns: drop_id, instrument, export_rows, loaded_rows, quarantined_rows."""
-    in_quarantine = records["_source_row"].isin(quarantined)
-    unreadable = int(drop.get("unreadable_rows") or 0)
-    rows = [{
-        "drop_id": drop.get("drop_id"), "instrument": None, "export_rows": int(drop.get("export_rows") or 0),
-        "loaded_rows": int((~in_quarantine).sum()), "quarantined_rows": int(in_quarantine.sum()) + unreadable,
-    }]
-    for form in study.forms:
-        mask = assessment_mask(records, study, form)
-        rows.append({"drop_id": drop.get("drop_id"), "instrument": form, "export_rows": int(mask.sum()),
-                     "loaded_rows": int((mask & ~in_quarantine).sum()),
-                     "quarantined_rows": int((mask & in_quarantine).sum())})
-    return pd.DataFrame(rows)
+    of it), of a frame: :func:`reconciliation_in` on it (:func:`records_in_memory`). ``records``: raw.records;
+    ``quarantined``: source rows of quality.quarantine; ``drop``: the raw.current_drop row. Columns: drop_id,
+    instrument, export_rows, loaded_rows, quarantined_rows."""
+    with records_in_memory(records, quarantined) as conn:
+        return reconciliation_in(conn, drop, study)
 
 
 def quarantine_causes(findings: pd.DataFrame, shown: int = 3) -> str:

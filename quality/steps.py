@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from quality.conformance import WarehouseRecords, duplicate_key_findings, duplicate_keys, run_conformance
-from quality.gates import evaluate_gates, field_profile, reconciliation
+from quality.gates import evaluate_gates, field_profile_in, reconciliation_in
 from quality.gx_runner import GXRunner, SuiteRun
 from quality.marts import ADBDS_COLUMNS, validate_marts
 from quality.plausibility import plausibility_inputs, run_plausibility
@@ -86,17 +86,11 @@ def check_plausibility(conn: duckdb.DuckDBPyConnection, study: Study, runner: GX
     return StepResult(result.findings, result.runs, len(frames["timeline"]))
 
 
-def loaded_records(conn: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, set[int]]:
-    """raw.records of the current drop and the source rows of quality.quarantine."""
-    records = conn.execute("select * from raw.records").df()
-    quarantined = {int(r) for (r,) in conn.execute("select distinct source_row from quality.quarantine").fetchall()}
-    return records, quarantined
-
-
-def profile_fields(conn: duckdb.DuckDBPyConnection, records: pd.DataFrame, quarantined: set[int],
-                   findings: pd.DataFrame, study: Study, drop_id: str | None, run_id: str) -> pd.DataFrame:
-    """This run's :func:`quality.gates.field_profile`, written as quality.field_profile (with ``run_id``)."""
-    profile = field_profile(records, findings, study, quarantined, drop_id=drop_id)
+def profile_fields(conn: duckdb.DuckDBPyConnection, findings: pd.DataFrame, study: Study, drop_id: str | None,
+                   run_id: str) -> pd.DataFrame:
+    """This run's field profile (:func:`quality.gates.field_profile_in`, counted in DuckDB), written as
+    quality.field_profile (with ``run_id``)."""
+    profile = field_profile_in(conn, findings, study, drop_id)
     write_field_profile(conn, profile.assign(run_id=run_id))
     return profile
 
@@ -109,10 +103,9 @@ def judge_drop(conn: duckdb.DuckDBPyConnection, study: Study, run_id: str, *, ma
     drop = current_drop(conn)
     findings = combine_findings(conn)
     patients = int(conn.execute("select count(*) from intermediate.int_patient_anchors").fetchone()[0])
-    records, quarantined = loaded_records(conn)
-    recon = reconciliation(records, quarantined, drop, study)
+    recon = reconciliation_in(conn, drop, study)
     write_reconciliation(conn, recon)
-    profile = profile_fields(conn, records, quarantined, findings, study, drop.get("drop_id"), run_id)
+    profile = profile_fields(conn, findings, study, drop.get("drop_id"), run_id)
     gates = evaluate_gates(findings, recon, patients, study=study, max_quarantine_share=max_quarantine_share,
                            max_field_share=max_field_rejected_share, min_filled=field_gate_min_filled,
                            profile=profile)

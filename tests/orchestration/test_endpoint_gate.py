@@ -17,7 +17,7 @@ from orchestration.resources import StudyLocations, Warehouse
 from quality.findings import FINDING_SQL_TYPES
 from quality.gates import ENDPOINT_GATE, OS_GATE, fields_gate
 from quality.rules import RULES
-from quality.steps import loaded_records, profile_fields
+from quality.steps import profile_fields
 from study.definition import load_study
 
 STUDY = load_study()
@@ -47,10 +47,12 @@ def rejected_dates(raw: pd.DataFrame, drop_id: str) -> pd.DataFrame:
 
 def marts(with_mrss: list[str]) -> dict[str, pd.DataFrame]:
     adbds = pd.DataFrame([
-        {"USUBJID": rid, "PARAMCD": "mrss_total", "SRCDOM": "skin_score", "AVISIT": tp,
-         "AVISITN": order, "ANL01FL": "Y", "AVAL": value, "BASE": 20.0,
+        {"USUBJID": rid, "PARAMCD": "mrss_total", "SRCDOM": "skin_score", "SRCSEQ": seq, "AVISIT": tp,
+         "AVISITN": order, "ADY": day, "ANL01FL": "Y", "AVAL": value, "BASE": 20.0,
          "CHG": None if tp == "baseline" else value - 20.0}
-        for rid in with_mrss for tp, order, value in (("baseline", 0, 20.0), ("month_12", 4, 15.0))])
+        for seq, (rid, (tp, order, day, value)) in enumerate(
+            ((rid, visit) for rid in with_mrss for visit in (("baseline", 0, 0, 20.0), ("month_12", 4, 365, 15.0))),
+            start=1)])
     return {
         "adsl": pd.DataFrame({"USUBJID": PATIENTS, "ild_baseline": False, "pah_baseline": False}),
         "adbds": adbds,
@@ -84,8 +86,7 @@ def findings_step():
         with warehouse.connect() as conn:
             found = conn.execute("select * from quality.findings").df()
             drop_id = conn.execute("select drop_id from raw.current_drop").fetchone()[0]
-            records, quarantined = loaded_records(conn)
-            profile_fields(conn, records, quarantined, found, STUDY, drop_id, context.run.run_id)
+            profile_fields(conn, found, STUDY, drop_id, context.run.run_id)
     return findings
 
 
