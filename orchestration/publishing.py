@@ -62,18 +62,19 @@ def steward_provenance(provenance: dict | None) -> dict:
 
 def publish_steward_report(locations: StudyLocations, findings, gate_results: list[dict] | None = None,
                            reconciliation: pd.DataFrame | None = None, provenance: dict | None = None,
-                           verdict: dict | None = None, progress=None) -> str:
+                           verdict: dict | None = None, progress=None, items=None) -> str:
     """Render and publish ``reports/steward.html`` with its CSV (``reports/steward_worklist.csv``, UTF-8 with a
     byte order mark: ``CSV_BOM``) and its inputs (``reports/steward.json``), the three together; ``findings`` is
     a findings DataFrame or a list of Findings; ``provenance`` as :func:`steward_provenance` takes it;
     ``verdict`` the run's final status (see report.steward); ``progress`` the findings history and acknowledgements
-    (report.worklist.night_progress). Returns the page's path."""
+    (report.worklist.night_progress); ``items`` the worklist's items of ``findings`` when the caller built them
+    already (report.worklist.worklist_items). Returns the page's path."""
     if not isinstance(findings, pd.DataFrame):
         findings = findings_frame(list(findings))
     reconciliation = reconciliation if reconciliation is not None else pd.DataFrame()
     provenance = steward_provenance(provenance)
     html, csv = render_steward(findings, reconciliation, provenance, gate_results, verdict,
-                               record_url_template=locations.redcap_record_url, progress=progress)
+                               record_url_template=locations.redcap_record_url, progress=progress, items=items)
     path = locations.reports / STEWARD_PAGE
     publish_files({path: html, locations.reports / WORKLIST_CSV: CSV_BOM + csv,
                    locations.reports / STEWARD_INPUTS: dumps_json({

@@ -30,7 +30,8 @@ from orchestration.unchanged import forget_published, record_published
 from orchestration.verdict import PUBLISHED, Verdict, decide, read_events
 from report.status import restamp
 from quality.acknowledgements import REGISTER, read_register
-from report.worklist import night_progress, open_problems
+from report.worklist import night_progress, open_problems, worklist_items
+from study.definition import load_study
 
 VERDICT_TAG = "ssc/verdict"
 FINISHED_BY = "ssc/finished_by"
@@ -57,13 +58,15 @@ def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations,
     else:  # the gate did not run: what an earlier step published in this run (ingest refusing the drop), if any
         steward = published_steward_inputs(locations, since=started_at) or StewardInputs()
     register = locations.home_dir / REGISTER
-    errors, warnings = open_problems(steward.findings, register=read_register(register))
+    study = load_study()
+    items = worklist_items(steward.findings, study)  # built once: counted, recorded and published below
+    errors, warnings = open_problems(steward.findings, study, register=read_register(register), items=items)
     verdict = decide(events, error_findings=errors, dbt_logs=dbt_logs(locations.dbt_logs, run_id))
     progress = None
     if gate_ran:  # a drop refused at ingest has no findings to keep
         with warehouse.connect() as conn:  # a published night is recorded in the findings history; others compared
             progress = night_progress(conn, steward.findings, steward.provenance.get("drop_id"), register,
-                                      record=verdict.outcome == PUBLISHED)
+                                      record=verdict.outcome == PUBLISHED, study=study, items=items)
     instance.add_run_tags(run_id, {VERDICT_TAG: verdict.text})
     restamp(locations.reports / REPORT_PAGE, {
         "outcome": verdict.outcome, "text": verdict.text, "errors": errors, "warnings": warnings, "run_id": run_id,
@@ -72,7 +75,7 @@ def finish(instance: dg.DagsterInstance, run_id: str, locations: StudyLocations,
     publish_steward_report(locations, steward.findings, gate_results=list(verdict.gates),
                            reconciliation=steward.reconciliation, provenance={**steward.provenance, "run_id": run_id},
                            verdict={"outcome": verdict.outcome, "text": verdict.text, "errors": verdict.errors},
-                           progress=progress)
+                           progress=progress, items=items)
     if verdict.outcome == PUBLISHED:  # the next make run skips this drop while nothing changes
         record_published(locations.home_dir, Path(locations.inbox), os.environ, steward.provenance.get("drop_id"),
                          steward.provenance.get("export_datetime"), run_id)

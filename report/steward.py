@@ -293,12 +293,14 @@ def build_context(view: WorklistView, reconciliation: pd.DataFrame | None, prove
 def render_steward(findings: pd.DataFrame | None, reconciliation: pd.DataFrame | None, provenance: dict | None,
                    gate_results: list[dict] | None, verdict: dict | None = None,
                    study: Study | None = None, record_url_template: str = "",
-                   progress: Progress | None = None) -> tuple[str, str]:
+                   progress: Progress | None = None,
+                   items: list[WorklistItem] | None = None) -> tuple[str, str]:
     """The steward worklist as one self-contained HTML string, and its CSV text (one row per worklist item);
     with ``record_url_template`` (``SSC_REDCAP_RECORD_URL``, report.redcap_links), each record links to its REDCap
     page, opened in a new tab; with ``progress`` (report.worklist.night_progress), night after night: each item
-    new tonight or open since a drop, the resolved and acknowledged sections and the trend figure."""
-    view = worklist_view(findings, study or load_study(), progress)
+    new tonight or open since a drop, the resolved and acknowledged sections and the trend figure; ``items``: the
+    worklist's items when the caller built them already (report.worklist.worklist_view)."""
+    view = worklist_view(findings, study or load_study(), progress, items=items)
     context = build_context(view, reconciliation, provenance, gate_results, verdict, record_url_template)
     env = environment()
     env.filters["dates_unbroken"] = dates_unbroken

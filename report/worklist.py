@@ -34,6 +34,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable
 
 import pandas as pd
@@ -105,7 +106,10 @@ class Cell:
 
 @dataclass
 class WorklistItem:
-    """One record × problem (or one finding not tied to a record), with the findings that follow from it."""
+    """One record × problem (or one finding not tied to a record), with the findings that follow from it.
+
+    What is derived from its cells and consequences (events, fields, rows, summary…) is computed once, when first
+    asked for: the page and the CSV ask for it again and again, after :func:`worklist_items` has built the item."""
 
     severity: str
     rule: str
@@ -122,7 +126,7 @@ class WorklistItem:
     nights: int = 0
     lapsed: bool = False
 
-    @property
+    @cached_property
     def finding_id(self) -> str:
         """The row's short, stable id (quality.history.problem_id), which an acknowledgement names."""
         first = self.cells[0]
@@ -141,7 +145,7 @@ class WorklistItem:
     def action_words(self) -> str:
         return ACTION_WORDS.get(self.action, self.action)
 
-    @property
+    @cached_property
     def hint(self) -> str:
         return next((c.hint for c in self.cells if c.hint), "")
 
@@ -150,32 +154,32 @@ class WorklistItem:
         """Findings the item stands for: its own and its consequences."""
         return len(self.cells) + len(self.consequences)
 
-    @property
+    @cached_property
     def events(self) -> list[tuple[str, str]]:
         """(code, label) of its events, in the study's order."""
         return _distinct((c.event, c.event_label) for c in self.cells if c.event)
 
-    @property
+    @cached_property
     def instruments(self) -> list[tuple[str, str]]:
         return _distinct((c.instrument, c.instrument_label) for c in self.cells if c.instrument)
 
-    @property
+    @cached_property
     def fields(self) -> list[str]:
         return _distinct(c.field for c in self.cells if c.field)
 
-    @property
+    @cached_property
     def values(self) -> list[str]:
         return _distinct(c.value for c in self.cells if c.value)
 
-    @property
+    @cached_property
     def rows(self) -> list[int]:
         return sorted({c.source_row for c in self.cells if c.source_row is not None})
 
-    @property
+    @cached_property
     def messages(self) -> list[str]:
         return _distinct(c.message for c in self.cells if c.message)
 
-    @property
+    @cached_property
     def count_line(self) -> str:
         """What the item's findings amount to, when there are several: "10 export rows not loaded: rows
         318–327"; "3 findings: Month 6, Month 12, Month 24" when they have no export row."""
@@ -187,7 +191,7 @@ class WorklistItem:
                  else ", ".join(label for _, label in self.events))
         return f"{n} {_COUNTED.get(self.action, 'findings')}" + (f": {where}" if where else "")
 
-    @property
+    @cached_property
     def summary(self) -> str:
         """The line the worklist shows for the item: the (first) finding's message, the count line when there
         are several, and the consequences in brackets."""
@@ -197,17 +201,17 @@ class WorklistItem:
             text += f" ({consequence_line(self.consequences)})"
         return text
 
-    @property
+    @cached_property
     def consequence_rules(self) -> list[tuple[str, str]]:
         return _distinct((c.rule, c.title) for c in self.consequences)
 
-    @property
+    @cached_property
     def related_records(self) -> list[str]:
         """Records of the item and of its consequences (natural order)."""
         ids = {c.record_id for c in self.cells + self.consequences if c.record_id}
         return sorted(ids, key=fmt.natural_key)
 
-    @property
+    @cached_property
     def related_instruments(self) -> list[tuple[str, str]]:
         return _distinct((c.instrument, c.instrument_label) for c in self.cells + self.consequences
                          if c.instrument)
@@ -371,11 +375,19 @@ class WorklistView:
     recorded: bool = False
 
 
-def worklist_view(findings: pd.DataFrame | None, study: Study, progress: Progress | None = None) -> WorklistView:
+def worklist_view(findings: pd.DataFrame | None, study: Study, progress: Progress | None = None,
+                  items: list[WorklistItem] | None = None) -> WorklistView:
     """The worklist (:func:`worklist_items`) with what ``progress`` knows: each item new tonight or open since a
     drop, acknowledged warnings set apart (an item whose own findings are all acknowledged, none of its
-    consequences an error), an item whose acknowledgement lapsed marked, and what was resolved."""
-    items = worklist_items(findings, study)
+    consequences an error), an item whose acknowledgement lapsed marked, and what was resolved.
+
+    ``items``: :func:`worklist_items` of these ``findings`` and ``study`` when the caller built them already (a
+    run's end shows one worklist three ways: built once, the items are reused and their status set again here)."""
+    if items is None:
+        items = worklist_items(findings, study)
+    else:  # as worklist_items made them, whatever an earlier view set
+        for it in items:
+            it.status, it.first_seen, it.nights, it.lapsed = "", "", 0, False
     if progress is None:
         return WorklistView(items)
     history = progress.history
@@ -411,20 +423,21 @@ def worklist_view(findings: pd.DataFrame | None, study: Study, progress: Progres
 
 
 def night_progress(conn, findings: pd.DataFrame | None, drop_id: str | None, register_path,
-                   *, record: bool, study: Study | None = None) -> Progress | None:
+                   *, record: bool, study: Study | None = None,
+                   items: list[WorklistItem] | None = None) -> Progress | None:
     """The history and acknowledgements that drop ``drop_id``'s worklist is shown with (None without a drop id:
     nothing to compare). With ``record``, first records the drop in the warehouse (quality.history.record_drop:
     its finding keys and its open errors, warnings and acknowledged problems as this worklist counts them;
     ``conn`` must be writable); without, reads only, and the drop resolves nothing (a drop that is not recorded,
     blocked, may lack what it does not show). ``register_path``: SSC_HOME/acknowledgements.csv
-    (quality/acknowledgements.py)."""
+    (quality/acknowledgements.py); ``items``: the worklist's items already built (:func:`worklist_view`)."""
     if not drop_id:
         return None
     register = read_register(register_path)
     if record and drop_id:
         from study.definition import load_study
 
-        view = worklist_view(findings, study or load_study(), Progress(register=register))
+        view = worklist_view(findings, study or load_study(), Progress(register=register), items=items)
         record_drop(conn, findings, drop_id, open_errors=sum(it.severity == "error" for it in view.items),
                     open_warnings=sum(it.severity == "warning" for it in view.items),
                     acknowledged=len(view.acknowledged))
@@ -479,13 +492,14 @@ def worklist_csv(items: list[WorklistItem]) -> str:
 
 
 def open_problems(findings: pd.DataFrame | None, study: Study | None = None,
-                  register: pd.DataFrame | None = None) -> tuple[int, int]:
+                  register: pd.DataFrame | None = None, items: list[WorklistItem] | None = None) -> tuple[int, int]:
     """``(errors, warnings)``: the worklist's open rows (problems) by severity, what the run's verdict ("published
     with N errors for the stewards") and the report's status line count; a cause and its consequences are one;
-    warnings acknowledged in ``register`` (quality.acknowledgements.read_register) are not open."""
+    warnings acknowledged in ``register`` (quality.acknowledgements.read_register) are not open; ``items``: the
+    worklist's items already built (:func:`worklist_view`)."""
     if findings is None or not len(findings):
         return 0, 0
     from study.definition import load_study
 
-    items = worklist_view(findings, study or load_study(), Progress(register=register)).items
+    items = worklist_view(findings, study or load_study(), Progress(register=register), items=items).items
     return sum(it.severity == "error" for it in items), sum(it.severity == "warning" for it in items)
