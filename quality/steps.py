@@ -22,7 +22,7 @@ import pandas as pd
 from quality.conformance import WarehouseRecords, duplicate_key_findings, duplicate_keys, run_conformance
 from quality.gates import evaluate_gates, field_profile_in, reconciliation_in
 from quality.gx_runner import GXRunner, SuiteRun
-from quality.marts import ADBDS_COLUMNS, validate_marts
+from quality.marts import ADBDS_COLUMNS, ADBDS_ROWS, validate_marts
 from quality.plausibility import plausibility_inputs, run_plausibility
 from quality.store import (combine_findings, write_field_profile, write_findings, write_quarantine,
                            write_reconciliation)
@@ -113,8 +113,9 @@ def judge_drop(conn: duckdb.DuckDBPyConnection, study: Study, run_id: str, *, ma
 
 
 def check_marts(conn: duckdb.DuckDBPyConnection, runner: GXRunner) -> dict[str, SuiteRun]:
-    """The critical expectations (:func:`quality.marts.validate_marts`) on marts adsl, adtte, adbds and adae;
+    """The critical expectations (:func:`quality.marts.validate_marts`) on marts adsl, adtte, adbds (the columns and
+    rows they judge: :data:`~quality.marts.ADBDS_COLUMNS`, :data:`~quality.marts.ADBDS_ROWS`) and adae;
     ``{mart: SuiteRun}``."""
-    columns = {"adbds": ", ".join(f'"{c}"' for c in ADBDS_COLUMNS)}
-    return validate_marts(**{mart: conn.execute(f"select {columns.get(mart, '*')} from marts.{mart}").df()
-                             for mart in MARTS}, runner=runner)
+    parts = {"adbds": (", ".join(f'"{c}"' for c in ADBDS_COLUMNS), f" where {ADBDS_ROWS}")}
+    return validate_marts(**{mart: conn.execute("select {} from marts.{}{}".format(
+        parts.get(mart, ("*", ""))[0], mart, parts.get(mart, ("*", ""))[1])).df() for mart in MARTS}, runner=runner)

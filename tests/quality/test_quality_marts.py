@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
 from orchestration.checks import suite_check_result
 from quality.gx_findings import findings_from_run
-from quality.marts import ADBDS_COLUMNS, validate_marts
+from quality.marts import ADBDS_COLUMNS, ADBDS_ROWS, validate_marts
 
 
 def _marts():
@@ -59,14 +60,16 @@ def test_broken_marts_fail_with_blocking_severity():
         assert all(f.action == "blocked" and f.severity == "error" for f in findings_from_run(r))
 
 
-def test_adbds_read_to_the_columns_its_expectations_use_gives_the_same_findings():
-    """quality.steps.check_marts reads only ADBDS_COLUMNS of adbds: the same findings, messages and counts as the
-    whole mart."""
+def test_adbds_read_to_the_columns_and_rows_its_expectations_use_gives_the_same_findings():
+    """quality.steps.check_marts reads only ADBDS_COLUMNS of the analysed rows (ADBDS_ROWS) of adbds: the same
+    findings, messages and verdicts as the whole mart; the columns alone, the same counts too."""
     _, _, adbds, _ = _marts()
     adbds = adbds.assign(PARAM="Modified Rodnan skin score", ADT=pd.to_datetime("2021-01-01"), AVISITN=12,
                          AWTARGET=365, ABLFL=None, BASE=20.0, CHG=None, PCHG=None, SRCVAR="mrss_total")
     adbds.loc[1, "ADY"] = 200  # analysed month_12 row outside its window
     adbds.loc[3, "ADY"] = 900  # analysed baseline row outside its window
+    spare = adbds.iloc[[1]].assign(ANL01FL=None, ADY=5000, SRCSEQ=99)  # not analysed: judged by no expectation
+    adbds = pd.concat([adbds, spare], ignore_index=True)
 
     def outcome(frame: pd.DataFrame):
         run = validate_marts(adbds=frame)["adbds"]
@@ -76,3 +79,7 @@ def test_adbds_read_to_the_columns_its_expectations_use_gives_the_same_findings(
 
     whole, read = outcome(adbds), outcome(adbds[list(ADBDS_COLUMNS)])
     assert len(whole[0]) == 2 and whole == read
+    assert (adbds["ANL01FL"] != "Y").any()
+    analysed = outcome(duckdb.sql(f"select * from adbds where {ADBDS_ROWS}").df()[list(ADBDS_COLUMNS)])
+    assert analysed[0] == whole[0]
+    assert [(ok, n) for ok, _, n in analysed[1]] == [(ok, n) for ok, _, n in whole[1]]
