@@ -140,12 +140,13 @@ def expectation_domain(expectation, frame: pd.DataFrame) -> Domain:
                 meets = ~values.isin(set(distinct[~verdict]))
             else:
                 meets = condition(provider, values, **value_kwargs, _metrics={})
+        meets = np.asarray(meets, dtype=bool)  # raises on a nullable result (pd.NA): GX would report that too
     except CannotPrefilter:
         raise
     except Exception as error:  # the condition raises on this frame: GX reports it, on the whole frame
         raise CannotPrefilter(f"{expectation.expectation_type}: {type(error).__name__}: {error}") from error
     failing = np.zeros(len(frame), dtype=bool)
-    failing[np.flatnonzero(judged)] = ~np.asarray(meets, dtype=bool)
+    failing[np.flatnonzero(judged)] = ~meets
     return Domain(judged=np.asarray(judged, dtype=bool), failing=failing)
 
 
