@@ -50,13 +50,18 @@ class PlausibilityResult:
     runs: list[SuiteRun] = field(default_factory=list)
 
 
+#: the resolution of every date here: microseconds hold years 1 to 9999, as DuckDB's DATE does (nanoseconds stop at
+#: 1677 and 2262, so a valid date with a mistyped year, 0202-05-01, would stop the night instead of being reported)
+DATE_DTYPE = "datetime64[us]"
+
+
 def _dt(series: pd.Series | None, index=None) -> pd.Series:
     if series is None:
-        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+        return pd.Series(pd.NaT, index=index, dtype=DATE_DTYPE)
     out = pd.to_datetime(series, errors="coerce")
     if getattr(out.dt, "tz", None) is not None:
         out = out.dt.tz_localize(None)
-    return out.astype("datetime64[ns]")
+    return out.astype(DATE_DTYPE)
 
 
 def _days(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -360,7 +365,7 @@ def expected_visits_frame(anchors: pd.DataFrame, timeline: pd.DataFrame, windows
     patient = np.repeat(patients, len(windows))
     window = np.tile(np.arange(len(windows)), len(patients))
     target = (day0.to_numpy()[patient]
-              + np.array([w.target_day for w in windows], dtype="timedelta64[D]")[window].astype("timedelta64[ns]"))
+              + np.array([w.target_day for w in windows], dtype="timedelta64[D]")[window].astype("timedelta64[us]"))
     due = target < end.to_numpy()[patient]
     if not due.any():
         return pd.DataFrame([], columns=columns)

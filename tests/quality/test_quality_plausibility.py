@@ -177,3 +177,19 @@ def test_findings_schema_and_checks(result):
     assert {run.suite_name for run in result.runs} == {"plausibility_timeline", "plausibility_anchors",
                                                     "completeness_expected_visits", "plausibility_adverse_events",
                                                     "plausibility_echo", "plausibility_clinical"}
+
+
+def test_a_valid_date_with_a_mistyped_year_is_reported_not_a_crash():
+    """0202-05-01 is a valid ISO date (conformance accepts it) outside what pandas holds in nanoseconds (1677-2262);
+    read from DuckDB (DATE -> datetime64[us]) it must be judged like any date: before enrollment, excluded."""
+    import duckdb
+
+    a = _anchor("P9")
+    rows = _patient("P9", 900, a, extra=[_assessment("P9", "labs", "lab_date", "baseline_arm_1", 0, 950, a)])
+    timeline = pd.DataFrame(rows)
+    timeline = duckdb.sql("select * replace (case when source_row = 950 then DATE '0202-05-01' "
+                          "else assessment_date::date end as assessment_date) from timeline").df()
+    assert str(timeline["assessment_date"].dtype) == "datetime64[us]"
+    res = run_plausibility(timeline, pd.DataFrame([a]), study=qs.STUDY)
+    f = _f(res, "assessment_before_enrollment")
+    assert list(zip(f["source_row"], f["value"], f["action"])) == [(950, "0202-05-01", "excluded")]
