@@ -150,18 +150,21 @@ class WarehouseRecords:
     The repeated rows are found on the cells as stored: raw.records holds no empty or blank cell (the reader makes
     them null), so they compare as :func:`as_cells` frames do."""
 
-    def __init__(self, conn, study: Study, table: str = "raw.records"):
-        self.conn, self.study, self.table = conn, study, table
+    def __init__(self, conn, table: str = "raw.records"):
+        self.conn, self.table = conn, table
         self.columns = [r[0] for r in conn.execute(f"select * from {table} limit 0").description]
-        self._source_rows: np.ndarray | None = None
+        self._source_rows: np.ndarray | None = None  # every row's _source_row, in position order (keys())
 
     def _select(self, columns) -> str:
         return ", ".join(f'"{c}"' if c in self.columns else f'null::varchar as "{c}"' for c in columns)
 
-    def _positions(self, source_rows) -> np.ndarray:
+    def _all_source_rows(self) -> np.ndarray:
         if self._source_rows is None:
             self.keys()
-        return np.searchsorted(self._source_rows, np.asarray(source_rows, dtype="int64"))
+        return self._source_rows
+
+    def _positions(self, source_rows) -> np.ndarray:
+        return np.searchsorted(self._all_source_rows(), np.asarray(source_rows, dtype="int64"))
 
     def keys(self) -> pd.DataFrame:
         frame = self.conn.execute(f"select {self._select(['_source_row', *KEY_COLUMNS])} from {self.table} "
@@ -175,8 +178,7 @@ class WarehouseRecords:
     def later_copies(self) -> pd.Series:
         # rows whose data cells hash alike are read and compared in full (a hash may collide)
         data = [c for c in self.columns if not c.startswith("_")]
-        out = pd.Series(pd.NA, index=pd.RangeIndex(len(self._source_rows if self._source_rows is not None
-                                                         else self.keys())), dtype="Int64")
+        out = pd.Series(pd.NA, index=pd.RangeIndex(len(self._all_source_rows())), dtype="Int64")
         cells = ", ".join(f'"{c}"' for c in data)
         alike = self.conn.execute(f"""
             with hashed as (select _source_row, hash({cells}) as h from {self.table})
@@ -230,11 +232,10 @@ def placement_frame(source, study: Study) -> pd.DataFrame:
     needs_instance = rep.notna() | event.isin(list(study.repeating_events))
     out["redcap_repeat_instance__valid"] = (inst_ok | (inst.isna() & ~needs_instance)).astype(bool)
 
-    first_row = source.later_copies()
-    later_copy = pd.Series(first_row.notna().to_numpy(), index=out.index)
+    first_row = source.later_copies().set_axis(out.index)
+    later_copy = first_row.notna()
     out["row__is_later_copy"] = later_copy.astype(bool)
-    out["row__first_copy_source_row"] = first_row.to_numpy()
-    out["row__first_copy_source_row"] = out["row__first_copy_source_row"].astype("Int64")
+    out["row__first_copy_source_row"] = first_row
 
     row_ok = (rid.notna() & event.notna() & event.isin(list(study.event_names))
               & (rep.isna() | rep.isin(list(study.repeating_instruments)))

@@ -67,14 +67,12 @@ def check_conformance(conn: duckdb.DuckDBPyConnection, study: Study, runner: GXR
     :func:`quality.conformance.run_conformance`); write the findings, and the rows that
     still share a key after quarantine as ``duplicate_key`` findings (the ``no_duplicate_keys`` gate reads them),
     and the quarantine."""
-    records = WarehouseRecords(conn, study)
-    result = run_conformance(records, study, runner)
-    keys = records.keys()
-    findings = pd.concat([result.findings, duplicate_key_findings(duplicate_keys(keys, result.quarantine))],
+    result = run_conformance(WarehouseRecords(conn), study, runner)
+    findings = pd.concat([result.findings, duplicate_key_findings(duplicate_keys(result.kept, result.quarantine))],
                          ignore_index=True)
     write_findings(conn, "conformance", findings, current_drop(conn).get("drop_id"))
     write_quarantine(conn, result.quarantine)
-    return StepResult(findings, result.runs, len(keys), result.quarantined_rows)
+    return StepResult(findings, result.runs, len(result.kept) + result.quarantined_rows, result.quarantined_rows)
 
 
 def check_plausibility(conn: duckdb.DuckDBPyConnection, study: Study, runner: GXRunner) -> StepResult:

@@ -361,7 +361,7 @@ def test_raw_records_read_a_part_at_a_time_from_duckdb_give_the_same_results(bat
     cells = ", ".join(f'cast("{c}" as {"integer" if c == "_source_row" else "varchar"}) as "{c}"'
                       for c in df.columns)
     conn.execute(f"create table raw.records as select {cells} from frame")
-    parts = run_conformance(WarehouseRecords(conn, STUDY), STUDY)
+    parts = run_conformance(WarehouseRecords(conn), STUDY)
     pd.testing.assert_frame_equal(parts.findings, whole.findings)
     pd.testing.assert_frame_equal(parts.quarantine, whole.quarantine)
     pd.testing.assert_frame_equal(parts.kept.reset_index(drop=True),
