@@ -79,10 +79,6 @@ class ParsedRecords:
     swallowed: list[tuple[int, int, str, str, int]] = field(default_factory=list)
     swallowing_rows: set[int] = field(default_factory=set)  # source rows of the records that swallowed others
 
-    @property
-    def rows(self) -> list[list[str | None]]:
-        """The readable rows, each aligned with ``header`` (None for an empty cell)."""
-        return self.cells.T.tolist()
 
 
 def _blanked(cells: np.ndarray) -> np.ndarray:

@@ -76,7 +76,7 @@ def test_bom_ragged_rows_and_bad_bytes_do_not_crash(tmp_path):
     path.write_bytes(path.read_bytes().replace(b"CANARYMRN7", b"CANARYMRN7\xff"))
     parsed = parse_records(path)
     assert parsed.header[0] == "record_id"
-    assert parsed.export_rows == 4 and len(parsed.rows) == 3
+    assert parsed.export_rows == 4 and len(parsed.source_rows) == 3
     assert parsed.ragged == [(5, 3)]
     assert parsed.replaced_rows == [2]
 

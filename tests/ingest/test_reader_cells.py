@@ -44,7 +44,7 @@ def test_cells_are_the_csv_cells_with_blanks_as_none_across_chunks(tmp_path):
 
     rows, numbers = _expected(text, 4)
     assert len(rows) == CHUNK_ROWS + 300 > CHUNK_ROWS
-    assert parsed.rows == rows
+    assert parsed.cells.T.tolist() == rows
     assert parsed.source_rows == numbers
     assert parsed.cells.shape == (4, len(rows))
     assert parsed.ragged == [(CHUNK_ROWS + 1, 5)]
@@ -56,5 +56,5 @@ def test_a_file_whose_rows_are_all_unreadable_has_no_cells(tmp_path):
     path = tmp_path / "SSC_DATA_2026-11-24_0200.csv"
     path.write_text("record_id,redcap_event_name\n1,baseline_arm_1,extra\n2\n", encoding="utf-8")
     parsed = parse_records(path)
-    assert parsed.cells.shape == (2, 0) and parsed.rows == []
+    assert parsed.cells.shape == (2, 0) and parsed.source_rows == []
     assert parsed.export_rows == 2 and parsed.ragged == [(2, 3), (3, 1)]
