@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from ingest.deidentify import PseudonymKey
 from ingest.drops import open_drop
 from ingest.land import land_drop
+from ingest.reader import UnreadableFileError
 from quality.conformance import run_conformance
 from quality.gx_runner import GXRunner
 from study.definition import load_study
@@ -37,8 +38,9 @@ def pristine(tmp_path_factory) -> Path:
 
 
 corruption = st.one_of(
+    # any text but NUL: a file holding a NUL byte is refused whole (test_a_nul_byte_refuses_the_file below)
     st.tuples(st.just("cell"), st.integers(1, 10_000), st.integers(0, 200),
-              st.text(alphabet=st.characters(codec="utf-8"), max_size=12)),
+              st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)),
     st.tuples(st.just("ragged"), st.integers(1, 10_000), st.integers(1, 5), st.just("")),
     st.tuples(st.just("duplicate"), st.integers(1, 10_000), st.just(0), st.just("")),
     st.tuples(st.just("bad_bytes"), st.integers(1, 10_000), st.just(0), st.just("")),
@@ -94,3 +96,17 @@ def test_a_corrupted_drop_loads_and_every_row_is_accounted_for(pristine, operati
     assert len(result.kept) + result.quarantined_rows == len(raw)
     assert set(result.quarantine["_source_row"]) <= set(raw["_source_row"])
     assert result.findings["severity"].isin(["error", "warning"]).all()
+
+
+def test_a_nul_byte_refuses_the_file(pristine, tmp_path):
+    """One NUL byte in a cell: the file is not a text CSV export, and nothing is loaded; the error names the file
+    and what to do (the run prints it as its one BLOCKED line)."""
+    folder = tmp_path / pristine.name
+    shutil.copytree(pristine, folder)
+    records = next(folder.glob("SSC_DATA_*.csv"))
+    records.write_bytes(corrupt(records.read_bytes(), [("cell", 3, 110, "a\x00b")]))
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        with pytest.raises(UnreadableFileError, match=rf"^{records.name}: the file holds NUL bytes; .*REDCap"):
+            land_drop(conn, open_drop(folder), STUDY, KEY)
+        assert not conn.execute("select count(*) from information_schema.tables "
+                                "where table_schema = 'raw'").fetchall()[0][0]
