@@ -1,11 +1,15 @@
 """``make bench``: the nightly job timed on generated drops of 2,000, 20,000 and 100,000 patients.
 
-    python tests/benchmark.py [--patients 2000 --patients 20000 ...] [--runs 3] [--seed 2000] [--defects] [--keep]
+    python tests/benchmark.py [--patients 2000 --patients 20000 ...] [--runs 3] [--nights 2] [--seed 2000]
+                              [--defects] [--keep]
 
 Each drop is generated once (``python -m study.generate``) and kept under ``SSC_HOME/bench/drops/<patients>-<seed>``
 (``-defects`` added with --defects); ``<that>.json`` beside it records its export rows and is written last, so a
 drop whose generation was interrupted is generated again. Each run is ``make run`` in a subprocess with its own
-SSC_HOME (``SSC_HOME/bench/runs/<patients>-<seed>-<n>``, removed afterwards unless --keep). Per run:
+SSC_HOME (``SSC_HOME/bench/runs/<patients>-<seed>-<n>``, removed afterwards unless --keep): a first night on an
+empty home, and with ``--nights 2`` then a later night, ``make run FORCE=1`` on the same home (the whole job again,
+as on the next night's drop, with what a home keeps between nights: dbt's partial parse, the saved GX Checkpoints,
+the findings history, the published drop the volume gate compares with). Per run and night:
 
 - process wall: ``make run`` started to exited (seconds); CPU: user + system time of the whole process tree (dbt
   and every other descendant included; ``os.wait4`` of the ``make`` process); peak RSS: the largest single
@@ -15,7 +19,7 @@ SSC_HOME (``SSC_HOME/bench/runs/<patients>-<seed>-<n>``, removed afterwards unle
   overhead (job wall minus the sum of the step times) and outside the job (process wall minus job wall:
   start-up, code location load and the run's end).
 
-With ``--runs N`` each figure is the median of N runs. The table is printed and written to
+With ``--runs N`` each figure is the median of N runs, for each night. The table is printed and written to
 ``SSC_HOME/bench/<UTC time>.json`` and ``.txt`` (with the machine's load average before and after: the benchmark
 measures a quiet machine only if nothing else runs). Exit 1 when a run is not published.
 """
@@ -120,28 +124,32 @@ def drop(bench: Path, patients: int, seed: int, defects: bool) -> tuple[Path, in
     return inbox, rows
 
 
-def one_run(bench: Path, inbox: Path, name: str, keep: bool) -> dict:
-    """``make run`` on ``inbox`` with its own SSC_HOME: the figures of :func:`run_measured` and
-    :func:`stage_times`."""
+def one_run(bench: Path, inbox: Path, name: str, keep: bool, nights: int = 1) -> list[dict]:
+    """``make run`` on ``inbox`` with its own SSC_HOME, ``nights`` times (the later ones ``FORCE=1``): for each
+    night the figures of :func:`run_measured` and :func:`stage_times`."""
     home = bench / "runs" / name
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     env = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     env.update(SSC_HOME=str(home), SSC_INBOX=str(inbox), SSC_ALLOW_DEMO_KEY="1")  # generated: the demo key is fine
-    console = bench / "runs" / f"{name}.console.txt"
-    figures = run_measured(["make", "--no-print-directory", "run", f"SSC_HOME={home}", f"SSC_INBOX={inbox}"],
-                           env, REPO, console)
-    try:
-        figures.update(stage_times(home / "dagster"))
-    except ValueError:
-        pass  # the job did not run (a setting refused): the console says why
-    figures["outside_job_s"] = figures["process_wall_s"] - figures.get("job_wall_s", 0.0)
-    if figures["exit_code"] != 0:
-        print(f"bench: {name}: make run exited {figures['exit_code']}: "
-              f"{console.read_text(encoding='utf-8').strip().splitlines()[-1]} (console: {console})", flush=True)
+    measured = []
+    for night in range(1, nights + 1):
+        console = bench / "runs" / f"{name}{'' if night == 1 else f'-night{night}'}.console.txt"
+        command = ["make", "--no-print-directory", "run", f"SSC_HOME={home}", f"SSC_INBOX={inbox}"]
+        figures = run_measured(command + ([] if night == 1 else ["FORCE=1"]), env, REPO, console)
+        try:
+            figures.update(stage_times(home / "dagster"))
+        except ValueError:
+            pass  # the job did not run (a setting refused): the console says why
+        figures["outside_job_s"] = figures["process_wall_s"] - figures.get("job_wall_s", 0.0)
+        measured.append(figures)
+        if figures["exit_code"] != 0:
+            print(f"bench: {name}, night {night}: make run exited {figures['exit_code']}: "
+                  f"{console.read_text(encoding='utf-8').strip().splitlines()[-1]} (console: {console})", flush=True)
+            break
     if not keep:
         shutil.rmtree(home)
-    return figures
+    return measured
 
 
 def median_of(runs: list[dict]) -> dict:
@@ -153,19 +161,26 @@ def median_of(runs: list[dict]) -> dict:
 
 
 def table(sizes: list[dict]) -> str:
-    """The figures as text: a row per figure and per step, a column per drop size."""
-    steps = list(dict.fromkeys(step for size in sizes for step in size["median"]["steps"]))
+    """The figures as text: a row per figure and per step, a column per drop size and night (``median``: the
+    first night's medians; ``later_median``, when measured: the later night's)."""
+    columns = [(size, size[key], night) for size in sizes
+               for key, night in (("median", "first"), ("later_median", "later")) if size.get(key)]
+    steps = list(dict.fromkeys(step for _, median, _ in columns for step in median["steps"]))
     width = max([len(label) for _, label, _ in FIGURES] + [len(s) + 2 for s in steps])
-    lines = [f"{'patients':{width}}" + "".join(f"{size['patients']:>12,}" for size in sizes)]
+    lines = [f"{'patients':{width}}" + "".join(f"{size['patients']:>12,}" for size, _, _ in columns)]
+    if any(night == "later" for _, _, night in columns):
+        lines.append(f"{'night':{width}}" + "".join(f"{night:>12}" for _, _, night in columns))
     for key, label, form in FIGURES:
-        cells = [size["export_rows"] if key == "export_rows" else size["median"].get(key) for size in sizes]
+        cells = [size["export_rows"] if key == "export_rows" else median.get(key) for size, median, _ in columns]
         lines.append(f"{label:{width}}" + "".join(f"{form.format(c) if c is not None else '-':>12}" for c in cells))
     lines.append("each step's own time (s)")
     for step in steps:
-        cells = [size["median"]["steps"].get(step) for size in sizes]
+        cells = [median["steps"].get(step) for _, median, _ in columns]
         lines.append(f"  {step:{width - 2}}" + "".join(f"{f'{c:.1f}' if c is not None else '-':>12}" for c in cells))
     runs = ", ".join(f"{size['patients']:,}: {len(size['runs'])}" for size in sizes)
-    lines.append(f"(each figure the median of the runs per size: {runs})")
+    lines.append(f"(each figure the median of the runs per size: {runs}; first night: an empty SSC_HOME; later "
+                 "night: make run FORCE=1 on the same home)" if any(s.get("later_median") for s in sizes) else
+                 f"(each figure the median of the runs per size: {runs})")
     return "\n".join(lines)
 
 
@@ -173,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tests/benchmark.py", description=__doc__.split("\n")[0])
     parser.add_argument("--patients", type=int, action="append", help=f"a drop size (repeatable; default {SIZES})")
     parser.add_argument("--runs", type=int, default=1, help="runs per size; each figure is their median")
+    parser.add_argument("--nights", type=int, default=1, choices=(1, 2),
+                        help="2: after each first night, a later night on the same home (make run FORCE=1)")
     parser.add_argument("--seed", type=int, default=2000)
     parser.add_argument("--defects", action="store_true", help="generate the drops with injected defects")
     parser.add_argument("--keep", action="store_true", help="keep each run's SSC_HOME under SSC_HOME/bench/runs")
@@ -184,13 +201,16 @@ def main(argv: list[str] | None = None) -> int:
     load_before, sizes = os.getloadavg(), []
     for patients in args.patients or SIZES:
         inbox, rows = drop(bench, patients, args.seed, args.defects)
-        runs = []
+        runs, later = [], []
         for n in range(1, args.runs + 1):
-            runs.append(one_run(bench, inbox, f"{patients}-{args.seed}-{n}", args.keep))
-            print(f"bench: {patients:,} patients, run {n}/{args.runs}: exit {runs[-1]['exit_code']}, "
-                  f"{runs[-1]['process_wall_s']:.1f} s", flush=True)
+            first, *others = one_run(bench, inbox, f"{patients}-{args.seed}-{n}", args.keep, args.nights)
+            runs.append(first)
+            later.extend(others)
+            said = ", ".join(f"exit {night['exit_code']}, {night['process_wall_s']:.1f} s" for night in (first, *others))
+            print(f"bench: {patients:,} patients, run {n}/{args.runs}: {said}", flush=True)
         sizes.append({"patients": patients, "seed": args.seed, "defects": args.defects, "export_rows": rows,
-                      "runs": runs, "median": median_of(runs)})
+                      "runs": runs, "median": median_of(runs), "later_runs": later,
+                      "later_median": median_of(later) if later else None})
     text = table(sizes)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     result = {"time": stamp, "cpus": os.cpu_count(), "load_average_before": load_before,
@@ -200,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     print(f"bench: load average {load_before[0]:.1f} before, {result['load_average_after'][0]:.1f} after "
           f"({os.cpu_count()} CPUs); written to {bench / stamp}.json")
-    return 0 if all(run["exit_code"] == 0 for size in sizes for run in size["runs"]) else 1
+    return 0 if all(run["exit_code"] == 0 for size in sizes for run in size["runs"] + size["later_runs"]) else 1
 
 
 if __name__ == "__main__":

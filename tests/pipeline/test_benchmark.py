@@ -53,3 +53,18 @@ def test_median_of_runs():
                                    (20.0, 9.0, 2.0, {"a": 2.0, "b": 7.0})]]
     assert benchmark.median_of(runs) == {"process_wall_s": 20.0, "cpu_s": 4.0, "peak_rss_gb": 2.0,
                                          "steps": {"a": 2.0, "b": 6.0}}
+
+
+def test_a_later_night_has_its_own_column_beside_the_first():
+    def night(wall, step):
+        return {"process_wall_s": wall, "cpu_s": wall, "peak_rss_gb": 1.0, "job_wall_s": wall - 1,
+                "overhead_s": 0.5, "outside_job_s": 1.0, "steps": {"dbt": step}}
+
+    first, later = [night(90.0, 9.0), night(94.0, 9.5)], [night(80.0, 7.0), night(84.0, 7.5)]
+    text = benchmark.table([{"patients": 20000, "export_rows": 213747, "runs": first,
+                             "median": benchmark.median_of(first), "later_runs": later,
+                             "later_median": benchmark.median_of(later)}])
+    lines = {line.split()[0]: line.split()[-2:] for line in text.splitlines() if line.strip()}
+    assert lines["night"] == ["first", "later"]
+    assert lines["process"] == ["92.0", "82.0"] and lines["dbt"] == ["9.2", "7.2"]
+    assert "later night: make run FORCE=1 on the same home" in text
