@@ -24,6 +24,7 @@ from quality.findings import findings_frame
 from report._common import records
 from report.publish import dumps_json, publish_files
 from report.steward import WORKLIST_CSV, render_steward
+from report.worklist import gc_paused
 
 STEWARD_PAGE = "steward.html"
 STEWARD_INPUTS = "steward.json"
@@ -60,6 +61,7 @@ def steward_provenance(provenance: dict | None) -> dict:
     return shown
 
 
+@gc_paused()
 def publish_steward_report(locations: StudyLocations, findings, gate_results: list[dict] | None = None,
                            reconciliation: pd.DataFrame | None = None, provenance: dict | None = None,
                            verdict: dict | None = None, progress=None, items=None) -> str:
