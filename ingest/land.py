@@ -228,7 +228,7 @@ def read_drop(drop: Drop, study: Study, key: PseudonymKey,
     frame["_source_row"] = parsed.source_rows
     result.findings += _replaced_cells(frame, parsed, study)
     result.findings += normalise_export(frame, study, parsed.format, parse_missing_data_codes(None)
-                                        if missing_codes is None else missing_codes, source)
+                                        if missing_codes is None else missing_codes, source, parsed.distinct)
     for column in study.export_columns:  # a missing column lands as NULL; the gate has a finding for it
         if column not in frame:
             frame[column] = None

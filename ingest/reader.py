@@ -78,19 +78,26 @@ class ParsedRecords:
     # (first line, last line, record id, event, rows swallowed) of each record a stray quote ran over
     swallowed: list[tuple[int, int, str, str, int]] = field(default_factory=list)
     swallowing_rows: set[int] = field(default_factory=set)  # source rows of the records that swallowed others
+    # each header field's distinct cells that are not None, in order of first appearance (found while blanking; the
+    # normalisation tests values, not cells)
+    distinct: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 
-def _blanked(cells: np.ndarray) -> np.ndarray:
-    """``cells`` with every cell that is empty or only whitespace set to None (in place). Whitespace is tested once
-    per distinct value, not once per cell."""
+def _blanked(cells: np.ndarray) -> list[np.ndarray]:
+    """Sets every cell of ``cells`` that is empty or only whitespace to None (in place); returns each field's distinct
+    other values, in order of first appearance. Whitespace is tested once per distinct value, not once per cell."""
+    distinct = []
     for field_cells in cells:  # field by field: a hash table of one field's values at a time
         blank = field_cells == ""
-        spaces = [v for v in pd.unique(field_cells[~blank]) if v.isspace()]
+        values = pd.unique(field_cells[~blank])
+        spaces = [v for v in values if v.isspace()]
         if spaces:
             blank |= pd.Series(field_cells).isin(spaces).to_numpy()
+            values = np.array([v for v in values if not v.isspace()], dtype=object)
         field_cells[blank] = None
-    return cells
+        distinct.append(values)
+    return distinct
 
 
 def _shorten(text: str, limit: int = 40) -> str:
@@ -273,7 +280,8 @@ def parse_records(path: Path, expected_columns: set[str] | None = None, events=(
     if parsed.export_rows == 0:
         raise UnreadableFileError(f"{source}: the records file holds the header line and no records; {REEXPORT}")
     _move(chunk, cells, len(parsed.source_rows) - len(chunk))
-    parsed.cells = _blanked(cells[:, :len(parsed.source_rows)])
+    parsed.cells = cells[:, :len(parsed.source_rows)]
+    parsed.distinct = dict(zip(header, _blanked(parsed.cells)))
     return parsed
 
 
