@@ -25,7 +25,7 @@ from ingest.reader import DELIMITERS, ParsedRecords, UnreadableFileError, decode
 from ingest.structure import compare_dictionary, compare_header
 from quality.findings import REDACTED, Finding
 from quality.rules import RULES
-from study.definition import KEY_COLUMNS, DictionaryError, Study, dictionary_delimiter, parse_dictionary
+from study.definition import DictionaryError, Study, dictionary_delimiter, parse_dictionary
 
 log = logging.getLogger(__name__)
 
