@@ -21,6 +21,7 @@ from orchestration.settings import (DEFAULT_DROP_SETTLE_SECONDS, DEFAULT_FIELD_G
                                     DEFAULT_MAX_FIELD_REJECTED_SHARE, DEFAULT_MAX_OS_EXCLUDED,
                                     DEFAULT_MAX_DROP_AGE_HOURS, DEFAULT_MAX_QUARANTINE_SHARE,
                                     DEFAULT_MAX_VOLUME_LOSS)
+from quality.store import read_frame
 
 
 class Warehouse(DuckDBResource):
@@ -40,14 +41,16 @@ class Warehouse(DuckDBResource):
             connection.close()
 
     def read(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        """What ``execute(sql, params).df()`` gives, each distinct text held once
+        (:func:`quality.store.read_frame`)."""
         with self.connect(read_only=True) as connection:
-            return connection.execute(sql, params or []).df()
+            return read_frame(connection, sql, params)
 
     def read_tables(self, *tables: str) -> dict[str, pd.DataFrame]:
         """``{"adsl": DataFrame, ...}`` for tables named ``schema.table``, read in one connection, rows in a
         fixed order (SQL tables have none): the same data gives the same figures, to the last bit."""
         with self.connect(read_only=True) as connection:
-            return {t.split(".")[-1]: connection.execute(ordered_select(t)).df() for t in tables}
+            return {t.split(".")[-1]: read_frame(connection, ordered_select(t)) for t in tables}
 
     def read_part(self, table: str, columns: Iterable[str] = (), where: str = "",
                   params: list | None = None) -> pd.DataFrame:

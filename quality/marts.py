@@ -42,7 +42,7 @@ def adsl_suite() -> gx.ExpectationSuite:
 def adtte_frame(adtte: pd.DataFrame) -> pd.DataFrame:
     """adtte with ``analysed__has_time``: whether an analysed row (ANL01FL) has a time ADY (null on the rows left
     out of the survival analysis, which have no time by design)."""
-    t = adtte.reset_index(drop=True).copy()
+    t = adtte.reset_index(drop=True)
     t["ADY"] = pd.to_numeric(t["ADY"], errors="coerce")
     analysed = t["ANL01FL"].eq("Y").fillna(False).astype(bool)
     t["analysed__has_time"] = t["ADY"].notna().astype(object).where(analysed, None)
@@ -74,7 +74,7 @@ ADBDS_ROWS = "ANL01FL = 'Y'"
 def adbds_frame(adbds: pd.DataFrame, windows: tuple[Window, ...]) -> pd.DataFrame:
     """adbds with ``analysed__study_day_in_window``: whether an analysed row's (ANL01FL) study day ADY lies in its
     window AVISIT (null on the rows not analysed)."""
-    b = adbds.reset_index(drop=True).copy()
+    b = adbds.reset_index(drop=True)
     analysed = b["ANL01FL"].eq("Y").fillna(False).astype(bool)
     lo = {w.timepoint: w.min_day for w in windows}
     hi = {w.timepoint: w.max_day for w in windows}
@@ -100,7 +100,7 @@ AE_CODES = (("AETOXGR", "ae_grade"), ("AERELN", "ae_relation"))
 
 
 def adae_frame(adae: pd.DataFrame) -> pd.DataFrame:
-    a = adae.reset_index(drop=True).copy()
+    a = adae.reset_index(drop=True)
     for c, _ in AE_CODES:
         a[c] = pd.to_numeric(a[c], errors="coerce")
     return a
@@ -130,8 +130,9 @@ def validate_marts(*, adsl: pd.DataFrame | None = None, adtte: pd.DataFrame | No
     if adtte is not None:
         out["adtte"] = runner.validate(adtte_suite(adsl), adtte_frame(adtte), index_columns=("USUBJID",))
     if adbds is not None:
-        out["adbds"] = runner.validate(adbds_suite(), adbds_frame(adbds, windows),
-                                       index_columns=("USUBJID", "SRCSEQ", "PARAMCD"))
+        adbds = adbds_frame(adbds, windows)  # the mart as read is no longer held (unless the caller holds it)
+        out["adbds"] = runner.validate(adbds_suite(), adbds, index_columns=("USUBJID", "SRCSEQ", "PARAMCD"))
+        del adbds
     if adae is not None:
         out["adae"] = runner.validate(adae_suite(), adae_frame(adae), index_columns=("USUBJID", "SRCSEQ"))
     if build_docs:

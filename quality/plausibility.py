@@ -30,6 +30,7 @@ from analysis.settings import value
 from quality.findings import findings_frame
 from quality.gx_findings import dedupe_findings, findings_from_run, rule_meta
 from quality.gx_runner import GXRunner, SuiteDraft, SuiteRun
+from quality.store import read_frame
 from quality.rules import PASP_RAP_MAX, PASP_RAP_MIN, PASP_TOLERANCE, SOFT_LIMITS
 from study.definition import Study, load_study
 from study.windows import Window, load_windows
@@ -64,6 +65,14 @@ def _dt(series: pd.Series | None, index=None) -> pd.Series:
     return out.astype(DATE_DTYPE)
 
 
+def _date_text(dates: pd.Series) -> pd.Series:
+    """``dates.dt.strftime("%Y-%m-%d")`` (NaN where a date is missing), each distinct date formatted once: an
+    anchor date repeats on every assessment of its patient."""
+    codes, distinct = pd.factorize(dates)
+    text = np.append(distinct.strftime("%Y-%m-%d").to_numpy(dtype=object), np.nan)
+    return pd.Series(text[codes], index=dates.index, dtype=object)
+
+
 def _days(a: pd.Series, b: pd.Series) -> pd.Series:
     return (a - b).dt.days.astype("float64")
 
@@ -87,7 +96,7 @@ def scheduled_instruments(study: Study | None) -> set[str] | None:
 
 
 def timeline_frame(timeline: pd.DataFrame, study: Study | None = None) -> pd.DataFrame:
-    t = timeline.reset_index(drop=True).copy()
+    t = timeline.reset_index(drop=True)
     date = _dt(_col(t, "assessment_date"))
     enrollment = _dt(_col(t, "enrollment_date"))
     death = _dt(_col(t, "death_date"))
@@ -105,7 +114,7 @@ def timeline_frame(timeline: pd.DataFrame, study: Study | None = None) -> pd.Dat
     t["window_by_date__checked"] = by_date.where(by_date.notna(), "outside every window").where(checked, None)
     t["window_by_event"] = _col(t, "window_by_event").astype(object)
     for c in ("enrollment_date", "death_date", "export_date"):
-        t[c + "__text"] = _dt(_col(t, c)).dt.strftime("%Y-%m-%d")
+        t[c + "__text"] = _date_text(_dt(_col(t, c)))
     return t
 
 
@@ -174,8 +183,7 @@ def anchors_frame(anchors: pd.DataFrame) -> pd.DataFrame:
     contact = _dt(_col(a, "last_contact_date_recorded" if "last_contact_date_recorded" in a.columns
                        else "last_contact_date"))
     dead = recorded_dead(a)
-    text = {"enrollment_date__text": enrollment.dt.strftime("%Y-%m-%d"),
-            "day0_date__text": day0.dt.strftime("%Y-%m-%d")}
+    text = {"enrollment_date__text": _date_text(enrollment), "day0_date__text": _date_text(day0)}
     from_day0 = _days(death_recorded, day0)
     deaths = pd.DataFrame({
         "record_id": a["record_id"], "anchor": "death", "instrument": VITAL_STATUS_FORM,
@@ -200,7 +208,7 @@ def anchors_frame(anchors: pd.DataFrame) -> pd.DataFrame:
     }).loc[contact.notna()]
     frame = pd.concat([deaths, day0s, contacts], ignore_index=True)
     frame["source_row"] = pd.to_numeric(frame["source_row"], errors="coerce").astype("Int64")
-    frame["last_assessment_date__text"] = _dt(_col(frame, "last_assessment_date")).dt.strftime("%Y-%m-%d")
+    frame["last_assessment_date__text"] = _date_text(_dt(_col(frame, "last_assessment_date")))
     for c in ("death_date__usable_if_dead", "death_days_from_day0", "death_days_from_enrollment",
               "day0_days_from_enrollment", "last_contact_days_from_day0", "death_date", "last_assessment_date"):
         if c not in frame.columns:
@@ -258,10 +266,10 @@ def anchors_suite() -> gx.ExpectationSuite:
 
 
 def adverse_events_frame(adverse_events: pd.DataFrame) -> pd.DataFrame:
-    ae = adverse_events.reset_index(drop=True).copy()
+    ae = adverse_events.reset_index(drop=True)
     for c in ("ae_onset_date", "ae_end_date"):
         ae[c] = _dt(_col(ae, c))
-    ae["ae_onset_date__text"] = ae["ae_onset_date"].dt.strftime("%Y-%m-%d")
+    ae["ae_onset_date__text"] = _date_text(ae["ae_onset_date"])
     return ae
 
 
@@ -279,7 +287,7 @@ def adverse_events_suite() -> gx.ExpectationSuite:
 
 
 def echo_frame(echo: pd.DataFrame) -> pd.DataFrame:
-    e = echo.reset_index(drop=True).copy()
+    e = echo.reset_index(drop=True)
     pasp = pd.to_numeric(_col(e, "echo_pasp_mmhg"), errors="coerce")
     trv = pd.to_numeric(_col(e, "echo_trv_ms"), errors="coerce")
     e["echo_pasp_mmhg"] = pasp
@@ -308,14 +316,13 @@ MEASURE_KEYS = ("record_id", "instrument", "source_row", "event_name")
 
 def measures_frame(measures: pd.DataFrame) -> pd.DataFrame:
     """Long measures -> one row per assessment, one column per field."""
-    m = measures.reset_index(drop=True).copy()
-    if m.empty:
+    if measures.empty:
         return pd.DataFrame(columns=list(MEASURE_KEYS))
-    m["value"] = pd.to_numeric(m["value"], errors="coerce")
-    keys = [k for k in MEASURE_KEYS if k in m.columns]
+    value = pd.to_numeric(measures["value"], errors="coerce")
+    keys = [k for k in MEASURE_KEYS if k in measures.columns]
     # group + unstack keeps only the assessments that exist (pivot_table(dropna=False) would build the full
     # product of record x instrument x row x event: tens of GB at 2,000 patients)
-    wide = m.groupby(keys + ["field"], sort=False, dropna=False)["value"].first().unstack("field")
+    wide = value.groupby([measures[k] for k in keys + ["field"]], sort=False, dropna=False).first().unstack("field")
     wide.columns = [str(c) for c in wide.columns]
     return wide.reset_index()
 
@@ -377,7 +384,7 @@ def expected_visits_frame(anchors: pd.DataFrame, timeline: pd.DataFrame, windows
     return pd.DataFrame({
         "record_id": record_ids, "timepoint": timepoints, "event_name": event_names,
         "window": np.array([f"{w.min_day}..{w.max_day}" for w in windows], dtype=object)[window],
-        "target_date": pd.Series(target).dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
+        "target_date": _date_text(pd.Series(target)).to_numpy(dtype=object),
         "n_assessments": np.array([int(counts.get(key, 0)) for key in zip(record_ids, timepoints)], dtype="int64"),
     }, columns=columns)
 
@@ -404,17 +411,20 @@ def run_plausibility(timeline: pd.DataFrame, anchors: pd.DataFrame, adverse_even
                      runner: GXRunner | None = None, build_docs: bool = True) -> PlausibilityResult:
     """Validate the staged frames; findings (actions: ``excluded`` by (source_row, instrument) for the temporal
     errors on assessments and for anchor dates that cannot be placed, ``nulled`` for ``ae_end_date`` and a last
-    contact before day 0, ``none`` for warnings)."""
+    contact before day 0, ``none`` for warnings).
+
+    The timeline and the measures as given are let go as soon as their frames are made, so (when the caller holds
+    no other reference, as :func:`quality.steps.check_plausibility`) they are not in memory while GX validates."""
     runner = runner or GXRunner()
     windows = windows or load_windows()
     study = study or load_study()
-    runs = [
-        runner.validate(timeline_suite(), timeline_frame(timeline, study),
-                        index_columns=("source_row", "record_id", "instrument")),
-        runner.validate(anchors_suite(), anchors_frame(anchors), index_columns=("record_id",)),
-        runner.validate(expected_visits_suite(), expected_visits_frame(anchors, timeline, windows, study),
-                        index_columns=("record_id", "timepoint")),
-    ]
+    expected_visits = expected_visits_frame(anchors, timeline, windows, study)
+    timeline = timeline_frame(timeline, study)
+    runs = [runner.validate(timeline_suite(), timeline, index_columns=("source_row", "record_id", "instrument"))]
+    del timeline
+    runs.append(runner.validate(anchors_suite(), anchors_frame(anchors), index_columns=("record_id",)))
+    runs.append(runner.validate(expected_visits_suite(), expected_visits, index_columns=("record_id", "timepoint")))
+    del expected_visits
     if adverse_events is not None:
         runs.append(runner.validate(adverse_events_suite(), adverse_events_frame(adverse_events),
                                     index_columns=("source_row", "record_id")))
@@ -422,6 +432,7 @@ def run_plausibility(timeline: pd.DataFrame, anchors: pd.DataFrame, adverse_even
         runs.append(runner.validate(echo_suite(), echo_frame(echo), index_columns=("source_row", "record_id")))
     if measures is not None:
         mframe = measures_frame(measures)
+        del measures
         suite = measures_suite([c for c in mframe.columns if c not in MEASURE_KEYS])
         runs.append(runner.validate(suite, mframe, index_columns=("source_row", "record_id")))
     if build_docs:
@@ -434,16 +445,16 @@ def plausibility_inputs(conn) -> dict[str, pd.DataFrame]:
     """The frames :func:`run_plausibility` takes, read from the warehouse after the timeline models: timeline,
     anchors (with each patient's latest dated assessment), adverse_events, echo and measures."""
     return {
-        "timeline": conn.execute("select * from intermediate.int_assessment_timeline").df(),
-        "anchors": conn.execute("""
+        "timeline": read_frame(conn, "select * from intermediate.int_assessment_timeline"),
+        "anchors": read_frame(conn, """
             select anchors.*, last.last_assessment_date
             from intermediate.int_patient_anchors as anchors
             left join (select record_id, max(assessment_date) as last_assessment_date
                        from intermediate.int_assessment_timeline
                        where instrument <> 'vital_status' group by record_id) as last using (record_id)
-        """).df(),
-        "adverse_events": conn.execute("select * from staging.stg_redcap__adverse_event").df(),
-        "echo": conn.execute("select * from staging.stg_redcap__echo").df(),
+        """),
+        "adverse_events": read_frame(conn, "select * from staging.stg_redcap__adverse_event"),
+        "echo": read_frame(conn, "select * from staging.stg_redcap__echo"),
         "measures": clinical_measures(conn),
     }
 
@@ -460,7 +471,7 @@ def clinical_measures(conn) -> pd.DataFrame:
             [f"stg_redcap__{form}"]).fetchall()}
         fields = sorted(columns & set(SOFT_LIMITS))
         if fields:
-            frame = conn.execute(f"select {', '.join(keys + fields)} from {table}").df()
+            frame = read_frame(conn, f"select {', '.join(keys + fields)} from {table}")
             parts.append(frame.melt(id_vars=keys, value_vars=fields, var_name="field", value_name="value")
                          .dropna(subset=["value"]).assign(instrument=form))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=keys + ["field", "value"])

@@ -24,7 +24,7 @@ from quality.gates import evaluate_gates, field_profile_in, reconciliation_in
 from quality.gx_runner import GXRunner, SuiteRun
 from quality.marts import ADBDS_COLUMNS, ADBDS_ROWS, validate_marts
 from quality.plausibility import plausibility_inputs, run_plausibility
-from quality.store import (combine_findings, write_field_profile, write_findings, write_quarantine,
+from quality.store import (combine_findings, read_frame, write_field_profile, write_findings, write_quarantine,
                            write_reconciliation)
 from study.definition import Study
 
@@ -79,9 +79,13 @@ def check_plausibility(conn: duckdb.DuckDBPyConnection, study: Study, runner: GX
     """Validate the timeline, anchors, adverse events, echo and clinical measures
     (:func:`quality.plausibility.run_plausibility`) and write the findings."""
     frames = plausibility_inputs(conn)
-    result = run_plausibility(**frames, study=study, runner=runner)
+    rows = len(frames["timeline"])
+    # each frame handed over and no longer held here: run_plausibility lets the largest go once it has used them
+    result = run_plausibility(timeline=frames.pop("timeline"), anchors=frames.pop("anchors"),
+                              adverse_events=frames.pop("adverse_events"), echo=frames.pop("echo"),
+                              measures=frames.pop("measures"), study=study, runner=runner)
     write_findings(conn, "plausibility", result.findings, current_drop(conn).get("drop_id"))
-    return StepResult(result.findings, result.runs, len(frames["timeline"]))
+    return StepResult(result.findings, result.runs, rows)
 
 
 def profile_fields(conn: duckdb.DuckDBPyConnection, findings: pd.DataFrame, study: Study, drop_id: str | None,
@@ -114,6 +118,8 @@ def check_marts(conn: duckdb.DuckDBPyConnection, runner: GXRunner) -> dict[str, 
     """The critical expectations (:func:`quality.marts.validate_marts`) on marts adsl, adtte, adbds (the columns and
     rows they judge: :data:`~quality.marts.ADBDS_COLUMNS`, :data:`~quality.marts.ADBDS_ROWS`) and adae;
     ``{mart: SuiteRun}``."""
-    parts = {"adbds": (", ".join(f'"{c}"' for c in ADBDS_COLUMNS), f" where {ADBDS_ROWS}")}
-    return validate_marts(**{mart: conn.execute("select {} from marts.{}{}".format(
-        parts.get(mart, ("*", ""))[0], mart, parts.get(mart, ("*", ""))[1])).df() for mart in MARTS}, runner=runner)
+    adbds = "select {} from marts.adbds where {}".format(", ".join(f'"{c}"' for c in ADBDS_COLUMNS), ADBDS_ROWS)
+    # each mart passed as read, held by nothing here: validate_marts lets adbds go once it has made its frame
+    return validate_marts(adsl=read_frame(conn, "select * from marts.adsl"),
+                          adtte=read_frame(conn, "select * from marts.adtte"), adbds=read_frame(conn, adbds),
+                          adae=read_frame(conn, "select * from marts.adae"), runner=runner)
