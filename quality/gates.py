@@ -133,7 +133,6 @@ def records_in_memory(records: pd.DataFrame, quarantined=()):
 
 
 @cache
-@cache
 def _spaces() -> str:
     """The characters Python's ``str.strip()`` removes (``str.isspace``): DuckDB's ``trim(text, characters)`` with
     them strips as Python does, so a cell is judged filled exactly as :func:`quality.suites.has_text` judges it.
