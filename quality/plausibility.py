@@ -443,18 +443,21 @@ def run_plausibility(timeline: pd.DataFrame, anchors: pd.DataFrame, adverse_even
 
 def plausibility_inputs(conn) -> dict[str, pd.DataFrame]:
     """The frames :func:`run_plausibility` takes, read from the warehouse after the timeline models: timeline,
-    anchors (with each patient's latest dated assessment), adverse_events, echo and measures."""
+    anchors (with each patient's latest dated assessment), adverse_events, echo and measures, each in a fixed row
+    order (``order by all``: a table's rows have none, and DuckDB's multi-threaded scans return them in a different
+    order from one run to the next; the rows GX samples in Data Docs and the order of the findings follow it)."""
     return {
-        "timeline": read_frame(conn, "select * from intermediate.int_assessment_timeline"),
+        "timeline": read_frame(conn, "select * from intermediate.int_assessment_timeline order by all"),
         "anchors": read_frame(conn, """
             select anchors.*, last.last_assessment_date
             from intermediate.int_patient_anchors as anchors
             left join (select record_id, max(assessment_date) as last_assessment_date
                        from intermediate.int_assessment_timeline
                        where instrument <> 'vital_status' group by record_id) as last using (record_id)
+            order by all
         """),
-        "adverse_events": read_frame(conn, "select * from staging.stg_redcap__adverse_event"),
-        "echo": read_frame(conn, "select * from staging.stg_redcap__echo"),
+        "adverse_events": read_frame(conn, "select * from staging.stg_redcap__adverse_event order by all"),
+        "echo": read_frame(conn, "select * from staging.stg_redcap__echo order by all"),
         "measures": clinical_measures(conn),
     }
 
@@ -471,7 +474,7 @@ def clinical_measures(conn) -> pd.DataFrame:
             [f"stg_redcap__{form}"]).fetchall()}
         fields = sorted(columns & set(SOFT_LIMITS))
         if fields:
-            frame = read_frame(conn, f"select {', '.join(keys + fields)} from {table}")
+            frame = read_frame(conn, f"select {', '.join(keys + fields)} from {table} order by all")
             parts.append(frame.melt(id_vars=keys, value_vars=fields, var_name="field", value_name="value")
                          .dropna(subset=["value"]).assign(instrument=form))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=keys + ["field", "value"])

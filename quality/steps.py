@@ -118,8 +118,11 @@ def check_marts(conn: duckdb.DuckDBPyConnection, runner: GXRunner) -> dict[str, 
     """The critical expectations (:func:`quality.marts.validate_marts`) on marts adsl, adtte, adbds (the columns and
     rows they judge: :data:`~quality.marts.ADBDS_COLUMNS`, :data:`~quality.marts.ADBDS_ROWS`) and adae;
     ``{mart: SuiteRun}``."""
-    adbds = "select {} from marts.adbds where {}".format(", ".join(f'"{c}"' for c in ADBDS_COLUMNS), ADBDS_ROWS)
-    # each mart passed as read, held by nothing here: validate_marts lets adbds go once it has made its frame
-    return validate_marts(adsl=read_frame(conn, "select * from marts.adsl"),
-                          adtte=read_frame(conn, "select * from marts.adtte"), adbds=read_frame(conn, adbds),
-                          adae=read_frame(conn, "select * from marts.adae"), runner=runner)
+    adbds = "select {} from marts.adbds where {} order by all".format(", ".join(f'"{c}"' for c in ADBDS_COLUMNS),
+                                                                      ADBDS_ROWS)
+    # each mart passed as read (rows in a fixed order, as quality.plausibility.plausibility_inputs reads), held by
+    # nothing here: validate_marts lets adbds go once it has made its frame
+    return validate_marts(adsl=read_frame(conn, "select * from marts.adsl order by all"),
+                          adtte=read_frame(conn, "select * from marts.adtte order by all"),
+                          adbds=read_frame(conn, adbds), adae=read_frame(conn, "select * from marts.adae order by all"),
+                          runner=runner)
