@@ -177,10 +177,11 @@ def table(sizes: list[dict]) -> str:
     for step in steps:
         cells = [median["steps"].get(step) for _, median, _ in columns]
         lines.append(f"  {step:{width - 2}}" + "".join(f"{f'{c:.1f}' if c is not None else '-':>12}" for c in cells))
-    runs = ", ".join(f"{size['patients']:,}: {len(size['runs'])}" for size in sizes)
-    lines.append(f"(each figure the median of the runs per size: {runs}; first night: an empty SSC_HOME; later "
-                 "night: make run FORCE=1 on the same home)" if any(s.get("later_median") for s in sizes) else
-                 f"(each figure the median of the runs per size: {runs})")
+    later = any(s.get("later_median") for s in sizes)
+    runs = ", ".join(f"{size['patients']:,}{f' {night} night' if later else ''}: "
+                     f"{len(size['runs'] if night == 'first' else size['later_runs'])}" for size, _, night in columns)
+    lines.append(f"(each figure the median of the runs of its column: {runs}" + (
+        "; first night: an empty SSC_HOME; later night: make run FORCE=1 on the same home)" if later else ")"))
     return "\n".join(lines)
 
 
@@ -216,10 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     result = {"time": stamp, "cpus": os.cpu_count(), "load_average_before": load_before,
               "load_average_after": os.getloadavg(), "sizes": sizes, "table": text}
     (bench / f"{stamp}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    (bench / f"{stamp}.txt").write_text(text + "\n", encoding="utf-8")
+    load = (f"load average {load_before[0]:.1f} before, {result['load_average_after'][0]:.1f} after "
+            f"({os.cpu_count()} CPUs)")
+    (bench / f"{stamp}.txt").write_text(f"{text}\n{load}\n", encoding="utf-8")
     print(text)
-    print(f"bench: load average {load_before[0]:.1f} before, {result['load_average_after'][0]:.1f} after "
-          f"({os.cpu_count()} CPUs); written to {bench / stamp}.json")
+    print(f"bench: {load}; written to {bench / stamp}.json")
     return 0 if all(run["exit_code"] == 0 for size in sizes for run in size["runs"] + size["later_runs"]) else 1
 
 
