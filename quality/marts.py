@@ -65,8 +65,8 @@ def adtte_suite(adsl: pd.DataFrame | None) -> gx.ExpectationSuite:
 
 #: the columns of adbds its critical expectations read: adbds_frame's, and the suite's index, finding and message
 #: columns; and the rows they judge: the analysed ones (on the others ``analysed__study_day_in_window`` is null,
-#: which GX leaves out). ``quality.steps.check_marts`` reads only these (at 20,000 patients adbds holds 1.9 million
-#: rows, 0.45 million analysed), so the expectation's counts in Data Docs are of the analysed rows.
+#: which GX leaves out). ``quality.steps.check_marts`` reads only these (at 20,000 patients adbds holds 1,893,376
+#: rows, 1,876,183 of them analysed), so the expectation's counts in Data Docs are of the analysed rows.
 ADBDS_COLUMNS = ("USUBJID", "SRCSEQ", "PARAMCD", "VISIT", "SRCDOM", "repeat_instance", "ADY", "AVISIT", "ANL01FL")
 ADBDS_ROWS = "ANL01FL = 'Y'"
 

@@ -112,7 +112,7 @@ COHORT_FLOW_ADBDS = ("USUBJID", "PARAMCD", "AVISIT", "ANL01FL", "AVAL")
 def cohort_flow_outcome(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pd.DataFrame:
     marts = warehouse.read_tables("marts.adsl", "marts.adtte")
     # the columns and rows of adbds the cohort flow counts from (analysis.cohort.cohort_flow: the analysed rows,
-    # ANL01FL 'Y'): 5 of its 19 columns, a quarter of its rows (at 100,000 patients 9.4 million rows, 2.3 analysed)
+    # ANL01FL 'Y'): 5 of its 19 columns (nearly every row is analysed: 1,876,183 of 1,893,376 at 20,000 patients)
     marts["adbds"] = warehouse.read_part("marts.adbds", COHORT_FLOW_ADBDS, where=ADBDS_ROWS)
     with warehouse.connect(read_only=True) as conn:
         enrolled = enrolled_patients(conn)

@@ -89,7 +89,7 @@ def outcomes_json(context: dg.AssetExecutionContext, warehouse: Warehouse, locat
 
 
 # What the report reads of marts.adbds: the analysed rows of the parameters it draws (TRAJECTORY_PARAMETERS, 5 of 21;
-# at 20,000 patients 0.45 of 1.9 million rows) and the columns analysis._common.analysed_values uses, 8 of 19 (it
+# at 20,000 patients 0.39 of 1.9 million rows) and the columns analysis._common.analysed_values uses, 8 of 19 (it
 # reads adbds for the patients' lines and nothing else): the same report, byte for byte, on the demo, a 2,000- and a
 # 20,000-patient drop (tests/pipeline/test_adbds_instruments.py checks the demo)
 REPORT_ADBDS = {"table": "marts.adbds", "columns": ANALYSED_SOURCE_COLUMNS,
