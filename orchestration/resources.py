@@ -21,7 +21,7 @@ from orchestration.settings import (DEFAULT_DROP_SETTLE_SECONDS, DEFAULT_FIELD_G
                                     DEFAULT_MAX_FIELD_REJECTED_SHARE, DEFAULT_MAX_OS_EXCLUDED,
                                     DEFAULT_MAX_DROP_AGE_HOURS, DEFAULT_MAX_QUARANTINE_SHARE,
                                     DEFAULT_MAX_VOLUME_LOSS)
-from quality.store import read_frame
+from quality.store import ordered_select, read_frame
 
 
 class Warehouse(DuckDBResource):
@@ -57,13 +57,6 @@ class Warehouse(DuckDBResource):
         """What :meth:`read_tables` reads of ``table``, only ``columns`` (default: all) of the rows ``where`` (an
         SQL condition, ``?`` for each of ``params``) keeps, in the same fixed order."""
         return self.read(ordered_select(table, columns, where), params)
-
-
-def ordered_select(table: str, columns: Iterable[str] = (), where: str = "") -> str:
-    """``select`` of ``columns`` (default ``*``) of ``table`` ``where`` ..., ``order by all``: every warehouse read
-    an analysis depends on orders its rows so (SQL tables have none), so the same data gives the same figures."""
-    return (f"select {', '.join(columns) or '*'} from {table}" + (f" where {where}" if where else "")
-            + " order by all")
 
 
 class StudyLocations(dg.ConfigurableResource):

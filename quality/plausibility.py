@@ -30,7 +30,7 @@ from analysis.settings import value
 from quality.findings import findings_frame
 from quality.gx_findings import dedupe_findings, findings_from_run, rule_meta
 from quality.gx_runner import GXRunner, SuiteDraft, SuiteRun
-from quality.store import read_frame
+from quality.store import ordered_select, read_frame
 from quality.rules import PASP_RAP_MAX, PASP_RAP_MIN, PASP_TOLERANCE, SOFT_LIMITS
 from study.definition import Study, load_study
 from study.windows import Window, load_windows
@@ -447,7 +447,7 @@ def plausibility_inputs(conn) -> dict[str, pd.DataFrame]:
     order (``order by all``: a table's rows have none, and DuckDB's multi-threaded scans return them in a different
     order from one run to the next; the rows GX samples in Data Docs and the order of the findings follow it)."""
     return {
-        "timeline": read_frame(conn, "select * from intermediate.int_assessment_timeline order by all"),
+        "timeline": read_frame(conn, ordered_select("intermediate.int_assessment_timeline")),
         "anchors": read_frame(conn, """
             select anchors.*, last.last_assessment_date
             from intermediate.int_patient_anchors as anchors
@@ -456,8 +456,8 @@ def plausibility_inputs(conn) -> dict[str, pd.DataFrame]:
                        where instrument <> 'vital_status' group by record_id) as last using (record_id)
             order by all
         """),
-        "adverse_events": read_frame(conn, "select * from staging.stg_redcap__adverse_event order by all"),
-        "echo": read_frame(conn, "select * from staging.stg_redcap__echo order by all"),
+        "adverse_events": read_frame(conn, ordered_select("staging.stg_redcap__adverse_event")),
+        "echo": read_frame(conn, ordered_select("staging.stg_redcap__echo")),
         "measures": clinical_measures(conn),
     }
 
@@ -474,7 +474,7 @@ def clinical_measures(conn) -> pd.DataFrame:
             [f"stg_redcap__{form}"]).fetchall()}
         fields = sorted(columns & set(SOFT_LIMITS))
         if fields:
-            frame = read_frame(conn, f"select {', '.join(keys + fields)} from {table} order by all")
+            frame = read_frame(conn, ordered_select(table, keys + fields))
             parts.append(frame.melt(id_vars=keys, value_vars=fields, var_name="field", value_name="value")
                          .dropna(subset=["value"]).assign(instrument=form))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=keys + ["field", "value"])

@@ -24,8 +24,8 @@ from quality.gates import evaluate_gates, field_profile_in, reconciliation_in
 from quality.gx_runner import GXRunner, SuiteRun
 from quality.marts import ADBDS_COLUMNS, ADBDS_ROWS, validate_marts
 from quality.plausibility import plausibility_inputs, run_plausibility
-from quality.store import (combine_findings, read_frame, write_field_profile, write_findings, write_quarantine,
-                           write_reconciliation)
+from quality.store import (combine_findings, ordered_select, read_frame, write_field_profile, write_findings,
+                           write_quarantine, write_reconciliation)
 from study.definition import Study
 
 MARTS = ("adsl", "adtte", "adbds", "adae")
@@ -118,11 +118,9 @@ def check_marts(conn: duckdb.DuckDBPyConnection, runner: GXRunner) -> dict[str, 
     """The critical expectations (:func:`quality.marts.validate_marts`) on marts adsl, adtte, adbds (the columns and
     rows they judge: :data:`~quality.marts.ADBDS_COLUMNS`, :data:`~quality.marts.ADBDS_ROWS`) and adae;
     ``{mart: SuiteRun}``."""
-    adbds = "select {} from marts.adbds where {} order by all".format(", ".join(f'"{c}"' for c in ADBDS_COLUMNS),
-                                                                      ADBDS_ROWS)
-    # each mart passed as read (rows in a fixed order, as quality.plausibility.plausibility_inputs reads), held by
-    # nothing here: validate_marts lets adbds go once it has made its frame
-    return validate_marts(adsl=read_frame(conn, "select * from marts.adsl order by all"),
-                          adtte=read_frame(conn, "select * from marts.adtte order by all"),
-                          adbds=read_frame(conn, adbds), adae=read_frame(conn, "select * from marts.adae order by all"),
-                          runner=runner)
+    # each mart passed as read (rows in a fixed order: ordered_select), held by nothing here: validate_marts lets
+    # adbds go once it has made its frame
+    return validate_marts(adsl=read_frame(conn, ordered_select("marts.adsl")),
+                          adtte=read_frame(conn, ordered_select("marts.adtte")),
+                          adbds=read_frame(conn, ordered_select("marts.adbds", ADBDS_COLUMNS, ADBDS_ROWS)),
+                          adae=read_frame(conn, ordered_select("marts.adae")), runner=runner)

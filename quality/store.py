@@ -1,11 +1,14 @@
 """The ``quality`` schema of the warehouse: findings, quarantine and reconciliation tables; and
-:func:`read_frame`, how the quality steps and the Dagster warehouse resource read a query into pandas.
+:func:`read_frame` and :func:`ordered_select`, how the quality steps and the Dagster warehouse resource read the
+warehouse into pandas.
 
 Each stage replaces its own table for the current drop; ``quality.findings`` is their union, which the
 analysis layer (dbt) and the steward report read. ``quality.field_profile`` holds the gate's counts per field.
 """
 
 from __future__ import annotations
+
+from typing import Iterable
 
 import duckdb
 import numpy as np
@@ -78,6 +81,13 @@ def write_reconciliation(conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -
 def write_field_profile(conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
     """``quality.field_profile``: filled and rejected cells per export column (quality.gates.PROFILE_COLUMNS)."""
     _replace_table(conn, "quality.field_profile", frame, PROFILE_COLUMNS)
+
+
+def ordered_select(table: str, columns: Iterable[str] = (), where: str = "") -> str:
+    """``select`` of ``columns`` (default ``*``) of ``table`` ``where`` ..., ``order by all``: every warehouse read
+    an analysis depends on orders its rows so (SQL tables have none), so the same data gives the same figures."""
+    return (f"select {', '.join(columns) or '*'} from {table}" + (f" where {where}" if where else "")
+            + " order by all")
 
 
 #: rows per chunk :func:`read_frame` converts at a time (DuckDB's vectors are 2,048 rows)

@@ -273,7 +273,7 @@ def _row(value: Any) -> int | None:
     return None if number is None else int(number)
 
 
-def columns(findings: pd.DataFrame | list[dict] | None, names: Iterable[str]) -> dict[str, list]:
+def _columns(findings: pd.DataFrame | list[dict] | None, names: Iterable[str]) -> dict[str, list]:
     """{name: the values of column ``name`` of ``findings``, missing ones None} (all None for a column it lacks):
     what :func:`report._common.records` gives, column by column, without a dict per row."""
     if not isinstance(findings, pd.DataFrame):
@@ -285,7 +285,7 @@ def columns(findings: pd.DataFrame | list[dict] | None, names: Iterable[str]) ->
 
 def _cells(findings: pd.DataFrame | None, study: Study) -> list[Cell]:
     labels = {e.unique_name: e.label for e in study.events}
-    col = columns(findings, ("rule", "severity", "action", "record_id", "event", "instrument", "field", "value",
+    col = _columns(findings, ("rule", "severity", "action", "record_id", "event", "instrument", "field", "value",
                              "source_row", "message", "hint", "instance"))
     titles: dict[str, str] = {}
     instruments: dict[str, str] = {"": ""}
