@@ -21,10 +21,10 @@ Each command is a ``dbt`` process (dagster-dbt's way), although about 2 s of it 
 has done already. dbt's programmatic entry point (``dbtRunner``) in this process was tried and not kept: on the demo
 the job was 2.5 s shorter (median of 5 pairs, 27.0 s against 29.5 s on a busy machine; 12% less CPU), not 4 s, because
 dagster-dbt then turns dbt's events into Dagster events (two for each of a command's 35 to 61 dbt nodes, each
-written to the instance's storage) after dbt ends instead of while dbt runs in its other process; and it needs dagster-dbt's private parts
-(``DbtCliInvocation._stream_stdout``), a close of dbt-duckdb's connection to the warehouse, which it keeps open in
-the process (``keep_open``, on by default in dbt-duckdb 1.11), and its own handling of a stop, which dbt cancels only
-as a ``KeyboardInterrupt`` in the main thread.
+written to the instance's storage) after dbt ends instead of while dbt runs in its other process; and it needs
+dagster-dbt's private parts (``DbtCliInvocation._stream_stdout``), a close of dbt-duckdb's connection to the
+warehouse, which it keeps open in the process (``keep_open``, on by default in dbt-duckdb 1.11), and its own
+handling of a stop, which dbt cancels only as a ``KeyboardInterrupt`` in the main thread.
 """
 
 import gzip
