@@ -328,6 +328,12 @@ _RULES = (
          "out of the survival analysis.",
          "Check the date of death on the vital status form and the enrollment date against the source.",
          title="Death before enrollment"),
+    Rule("death_in_future", "plausibility", "plausibility", "temporal", "error", "excluded",
+         "The date of death is after the export date, so it cannot have happened yet: the death cannot be "
+         "placed in time, so the patient is left out of the survival analysis (never counted as a death then, "
+         "nor censored as alive).",
+         "Check the date of death on the vital status form against the source (often a typo in the year).",
+         title="Death dated in the future"),
     Rule("day0_before_enrollment", "plausibility", "plausibility", "temporal", "error", "excluded",
          f"The first infusion (day 0) is more than {_shown(_setting('plausibility.enrollment_lookback'))} days "
          "before enrollment, so day 0 itself is in doubt: the "

@@ -71,6 +71,7 @@ PATIENTS = {
     "0009": {"infusion_date": "2020-02-30"},                                  # no valid infusion date
     "0010": {"visits": ("month_1", "month_3", "month_6"),                     # a death that is placed
              "vital": {"vital_status": "2", "death_date": _d(300), "last_contact_date": _d(300)}},
+    "0011": {"vital": {"vital_status": "2", "death_date": _d(1000)}},        # death after the export date (821)
 }
 
 
@@ -140,10 +141,11 @@ def test_the_dbt_unit_tests_of_the_rules_ran_and_passed(warehouse):
 
 def test_each_anchor_conflict_is_an_error_naming_record_field_and_row(warehouse):
     f, records = warehouse["findings"], warehouse["records"]
-    anchor_rules = ["death_date_missing", "death_before_day0", "death_before_enrollment", "day0_before_enrollment",
-                    "last_contact_before_day0"]
+    anchor_rules = ["death_date_missing", "death_before_day0", "death_before_enrollment", "death_in_future",
+                    "day0_before_enrollment", "last_contact_before_day0"]
     got = f[f["rule"].isin(anchor_rules)]
-    vital = {rid: _source_row(records, rid, "end_of_follow_up_arm_1") for rid in ("0002", "0003", "0004", "0005")}
+    vital = {rid: _source_row(records, rid, "end_of_follow_up_arm_1")
+             for rid in ("0002", "0003", "0004", "0005", "0011")}
     first_infusion = _source_row(records, "0006", "baseline_arm_1", "infusion", "1")
     assert sorted(zip(got["rule"], got["record_id"], got["instrument"], got["field"], got["source_row"],
                       got["severity"], got["action"], got["value"].fillna(""))) == sorted([
@@ -155,6 +157,7 @@ def test_each_anchor_conflict_is_an_error_naming_record_field_and_row(warehouse)
          _d(-10)),
         ("day0_before_enrollment", "0006", "infusion", "infusion_date", first_infusion, "error", "excluded",
          _d(0)),
+        ("death_in_future", "0011", "vital_status", "death_date", vital["0011"], "error", "excluded", _d(1000)),
     ])
     assert set(got["event"]) == {"end_of_follow_up_arm_1", "baseline_arm_1"}
     assert all(rid in msg for rid, msg in zip(got["record_id"], got["message"]))
@@ -162,7 +165,7 @@ def test_each_anchor_conflict_is_an_error_naming_record_field_and_row(warehouse)
 
 def test_a_death_that_cannot_be_placed_excludes_no_assessment_and_asks_no_visit_after_it(warehouse):
     f = warehouse["findings"]
-    unplaced = {"0002", "0003", "0004"}
+    unplaced = {"0002", "0003", "0004", "0011"}
     assert f[(f["rule"] == "assessment_after_death") & f["record_id"].isin(unplaced)].empty
     assert f[(f["rule"] == "death_before_last_assessment") & f["record_id"].isin(unplaced)].empty
     # follow-up ends at the latest dated assessment (month 12): month 24 is asked of the living only
@@ -183,6 +186,7 @@ def test_adtte_keeps_one_row_per_patient_and_leaves_out_what_cannot_be_placed(wa
         "0003": "recorded as dead without a usable death date",
         "0004": "death date before enrollment",
         "0006": "first infusion (day 0) more than 90 days before enrollment",
+        "0011": "death date after the export date",
     }
     assert excluded[["CNSR", "ADY", "AVAL", "ADT", "EVNTDESC", "SRCVAR"]].isna().all().all()
     analysed = adtte[adtte["ANL01FL"] == "Y"]
@@ -200,8 +204,8 @@ def test_adtte_keeps_one_row_per_patient_and_leaves_out_what_cannot_be_placed(wa
 def test_overall_survival_counts_the_excluded_and_never_censors_them(warehouse):
     adtte = warehouse["conn"].execute("select * from marts.adtte").df()
     os_ = overall_survival(adtte)
-    assert (os_["n"], os_["deaths"], os_["n_excluded"]) == (5, 1, 4)
-    assert [e["record_id"] for e in os_["excluded"]] == ["0002", "0003", "0004", "0006"]
+    assert (os_["n"], os_["deaths"], os_["n_excluded"]) == (5, 1, 5)
+    assert [e["record_id"] for e in os_["excluded"]] == ["0002", "0003", "0004", "0006", "0011"]
 
 
 def test_a_patient_whose_day0_is_in_doubt_is_in_no_analysis_window(warehouse):
@@ -254,8 +258,11 @@ def test_anchor_rules_at_their_boundaries():
         _anchor("DAY0-90", enrollment=90),                                # first infusion 90 days before: fine
         _anchor("DAY0-91", enrollment=91),                                # 91 days before: day 0 in doubt
         _anchor("DEAD-NO-DATE-NO-VISIT", vital_status=2, last_assessment=None),
+        _anchor("DEAD-ON-EXPORT", death=821, contact=821, vital_status=2),  # on the export date (2022-06-01): fine
+        _anchor("DEAD-AFTER-EXPORT", death=822, vital_status=2, last_assessment=None),  # the day after: left out
     ])
-    anchors.loc[0, "death_date"] = anchors.loc[0, "death_date_recorded"]
+    for placed in (0, 4):  # int_patient_anchors places these deaths
+        anchors.loc[placed, "death_date"] = anchors.loc[placed, "death_date_recorded"]
     timeline = pd.DataFrame(columns=["record_id", "instrument", "source_row", "event_name", "repeat_instance",
                                      "date_field", "assessment_date", "study_day", "window_by_date",
                                      "window_by_event", "enrollment_date", "day0_date", "death_date",
@@ -263,11 +270,12 @@ def test_anchor_rules_at_their_boundaries():
     f = run_plausibility(timeline, anchors, study=STUDY, build_docs=False).findings
     errors = f[f["severity"] == "error"]
     assert sorted(zip(errors["rule"], errors["record_id"])) == [
-        ("day0_before_enrollment", "DAY0-91"), ("death_date_missing", "DEAD-NO-DATE-NO-VISIT")]
-    # no skin score at all: every window up to the export is due for the living, none for the dead without a
-    # usable date and no dated assessment, none after the death on day 0
+        ("day0_before_enrollment", "DAY0-91"), ("death_date_missing", "DEAD-NO-DATE-NO-VISIT"),
+        ("death_in_future", "DEAD-AFTER-EXPORT")]
+    # no skin score at all: every window up to the export (or a placed death) is due, none for the dead whose
+    # death cannot be placed and who have no dated assessment, none after the death on day 0
     visits = f[f["rule"] == "expected_visit_missing"]
-    assert set(visits["record_id"]) == {"DAY0-90", "DAY0-91"}
+    assert set(visits["record_id"]) == {"DAY0-90", "DAY0-91", "DEAD-ON-EXPORT"}
 
 
 def test_dbt_and_the_plausibility_suite_use_the_same_enrollment_lookback():

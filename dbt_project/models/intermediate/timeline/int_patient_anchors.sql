@@ -3,13 +3,15 @@
 --
 -- The anchors are checked against each other here, so that no later model measures time from a date that
 -- cannot be placed (the plausibility suite reports the same conflicts to the steward, rule by rule):
--- * a death that cannot be placed (recorded as dead with no usable date, or dated before day 0 or before
---   enrollment): death_date is NULL, death_date_recorded keeps the staged value;
--- * a last contact before day 0: last_contact_date is NULL (censoring falls back to the latest assessment);
+-- * a death that cannot be placed (recorded as dead with no usable date, or dated before day 0, before
+--   enrollment or after the export date): death_date is NULL, death_date_recorded keeps the staged value;
+-- * a last contact before day 0 or after the export date: last_contact_date is NULL (censoring falls back to
+--   the latest assessment);
 -- * death_conflict says why a recorded death cannot be placed (NULL when it can, or there is none);
--- * day0_conflict says why day 0 itself is in doubt: an earlier infusion without a usable date, or a first
---   infusion more than `enrollment_lookback_days` before enrollment. Such a patient's assessments are placed
---   in no analysis window.
+-- * day0_conflict says why day 0 itself is in doubt: an earlier infusion without a usable date (blank, or after
+--   the export date), a first infusion after the export date, or more than `enrollment_lookback_days` before
+--   enrollment. Such a patient's assessments are placed in no analysis window.
+-- A date after the export date cannot have happened yet: a typo (often in the year), never used as a date.
 -- A patient with either conflict is left out of the survival analysis (adtte.exclusion_reason).
 {%- set lookback_days = var('enrollment_lookback_days', 90) %}
 with enrollment as (
@@ -18,6 +20,10 @@ with enrollment as (
             partition by record_id order by (event_name = 'baseline_arm_1') desc, source_row
         ) as preference
     from {{ ref('stg_redcap__enrollment') }}
+),
+
+export as (
+    select cast(export_datetime as date) as export_date from {{ source('redcap', 'current_drop') }}
 ),
 
 infusions as (
@@ -30,13 +36,14 @@ infusions as (
     group by record_id
 ),
 
--- an infusion recorded before the first dated one (a lower instance) whose date is missing or unusable: the
--- first infusion, so day 0, may be that one
+-- an infusion recorded before the first dated one (a lower instance) whose date is missing, unusable or after the
+-- export date: the first infusion, so day 0, may be that one
 undated_infusions as (
     select undated.record_id, min(undated.repeat_instance) as instance
     from {{ ref('stg_redcap__infusion') }} as undated
     inner join infusions on infusions.record_id = undated.record_id
-    where undated.infusion_date is null
+    cross join export
+    where (undated.infusion_date is null or undated.infusion_date > export.export_date)
       and (undated.repeat_instance is null or undated.repeat_instance < infusions.day0_instance)
     group by undated.record_id
 ),
@@ -58,10 +65,6 @@ vital_status as (
         bool_or(death_treatment_related) as death_treatment_related
     from {{ ref('stg_redcap__vital_status') }}
     group by record_id
-),
-
-export as (
-    select cast(export_datetime as date) as export_date from {{ source('redcap', 'current_drop') }}
 ),
 
 anchors as (
@@ -88,11 +91,13 @@ anchors as (
                 then 'recorded as dead without a usable death date'
             when vital_status.death_date < infusions.day0_date then 'death date before day 0'
             when vital_status.death_date < enrollment.enrollment_date then 'death date before enrollment'
+            when vital_status.death_date > export.export_date then 'death date after the export date'
         end as death_conflict,
         case
             when undated_infusions.record_id is not null
                 then 'infusion ' || coalesce(cast(undated_infusions.instance as varchar), '')
                      || ' has no usable date, so day 0 (the first infusion) is unknown'
+            when infusions.day0_date > export.export_date then 'first infusion (day 0) after the export date'
             when infusions.day0_date < enrollment.enrollment_date - {{ lookback_days }}
                 then 'first infusion (day 0) more than {{ lookback_days }} days before enrollment'
         end as day0_conflict
@@ -121,7 +126,8 @@ select
     death_cause_code,
     death_treatment_related,
     vital_status_code,
-    case when last_contact_date_recorded >= day0_date then last_contact_date_recorded end as last_contact_date,
+    case when last_contact_date_recorded between day0_date and export_date then last_contact_date_recorded
+    end as last_contact_date,
     last_contact_date_recorded,
     export_date,
     death_conflict,
