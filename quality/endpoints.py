@@ -3,7 +3,8 @@
 - :func:`check_endpoints`: per endpoint, the patients with analysable input in the marts
   (:func:`quality.gates.endpoint_patients`), appended to ``quality.endpoint_coverage`` (run_id, drop_id,
   endpoint, patients, published, computed_at) for this run, and the two gates (:func:`quality.gates.
-  endpoint_coverage_gate` against the last published run, :func:`quality.gates.os_exclusions_gate`).
+  endpoint_coverage_gate` against the last published run, :func:`quality.gates.os_exclusions_gate` with the
+  deaths that do not reach the survival analysis, :func:`lost_deaths`).
 - :func:`mark_published`: once the study report is published, this run becomes the one the next runs compare
   with; its field profile is kept as ``quality.field_profile_published``.
 
@@ -52,6 +53,41 @@ def endpoint_marts(conn: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     }
 
 
+# A death recorded in the export (vital status Dead, or a death date, usable or not) whose patient has no adtte row
+# (the record set aside at load: no usable day 0, ...) or an adtte row censored as alive (the vital status form set
+# aside): the analysis plan's "a recorded death is never censored as alive" (docs/contract.md). The reason is the
+# first quarantine of the record, if any.
+LOST_DEATHS_SQL = """
+    with recorded as (
+        select record_id, min(_source_row) as source_row from raw.records
+        where vital_status = '2' or nullif(trim(death_date), '') is not null
+        group by record_id
+    ),
+    set_aside as (
+        select record_id, arg_min(rule, source_row) as rule, arg_min(message, source_row) as message
+        from quality.quarantine group by record_id
+    )
+    select recorded.record_id, recorded.source_row, set_aside.rule, set_aside.message
+    from recorded
+    left join marts.adtte on adtte.USUBJID = recorded.record_id
+    left join set_aside on set_aside.record_id = recorded.record_id
+    where adtte.USUBJID is null or adtte.CNSR = 1
+    order by recorded.record_id
+"""
+
+
+def lost_deaths(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The deaths recorded in the export that the survival analysis does not carry (:data:`LOST_DEATHS_SQL`):
+    ``record_id, source_row`` (the record's first row with the death), ``rule, message`` (its first quarantine,
+    None if none). Empty when the export has no vital status or death date column."""
+    columns = {c for (c,) in conn.execute(
+        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = 'records'"
+    ).fetchall()}
+    if not {"vital_status", "death_date"} <= columns or "quality.quarantine" not in quality_tables(conn):
+        return pd.DataFrame(columns=["record_id", "source_row", "rule", "message"])
+    return conn.execute(LOST_DEATHS_SQL).df()
+
+
 def last_published(conn: duckdb.DuckDBPyConnection,
                    run_id: str) -> tuple[dict[str, int] | None, pd.DataFrame | None, str]:
     """Patients per endpoint of the last published run other than ``run_id``, its field profile and a label
@@ -95,7 +131,7 @@ def check_endpoints(conn: duckdb.DuckDBPyConnection, run_id: str, max_endpoint_l
     record_coverage(conn, run_id, coverage)
     gates = [
         endpoint_coverage_gate(coverage, previous, profile, previous_profile, max_endpoint_loss, label),
-        os_exclusions_gate(marts["adtte"], max_os_excluded),
+        os_exclusions_gate(marts["adtte"], max_os_excluded, lost_deaths(conn)),
     ]
     return EndpointCheck(coverage, previous, label, gates)
 

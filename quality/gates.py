@@ -556,17 +556,33 @@ def _os_exclusion(record_id: str, reason: object) -> str:
     return f"{what}: fix death_date in REDCap (vital status form)"
 
 
-def os_exclusions_gate(adtte: pd.DataFrame, max_excluded: int) -> dict:
-    """``os_exclusions_within_limit``: at most ``max_excluded`` adtte rows not analysed (no ANL01FL, with an
-    ``exclusion_reason``: a recorded death without a usable date, day 0 in doubt); the message names each record
-    (USUBJID) and the field to fix."""
+def _lost_death(record_id: str, rule: object, message: object) -> str:
+    """One recorded death that does not reach the survival analysis, in words, with what to fix in REDCap."""
+    if isinstance(rule, str) and rule in RULES:
+        return (f"{record_id} is recorded as dead but is not in the survival analysis ({message}): "
+                f"{RULES[rule].hint.rstrip('.')}")
+    return (f"{record_id} is recorded as dead but censored as alive in the survival analysis: check its vital "
+            "status form in REDCap")
+
+
+def os_exclusions_gate(adtte: pd.DataFrame, max_excluded: int, lost_deaths: pd.DataFrame | None = None) -> dict:
+    """``os_exclusions_within_limit``: at most ``max_excluded`` patients left out of overall survival: adtte rows
+    not analysed (no ANL01FL, with an ``exclusion_reason``: a recorded death without a usable date, day 0 in
+    doubt) and ``lost_deaths`` (:func:`quality.endpoints.lost_deaths`: ``record_id``, ``rule``, ``message``:
+    deaths recorded in the export that no adtte row carries, their record set aside at load, or censored as
+    alive). The message names each record and what to fix. Source of the rule: the analysis plan, "a recorded
+    death is never censored as alive" (docs/contract.md)."""
     excluded = adtte[~os_analysed(adtte)].sort_values("USUBJID")
-    if len(excluded) <= max_excluded:
+    lost = lost_deaths if lost_deaths is not None else pd.DataFrame(columns=["record_id", "rule", "message"])
+    left_out = len(excluded) + len(lost)
+    if left_out <= max_excluded:
         return {"gate": OS_GATE, "passed": True,
-                "message": f"{len(excluded)} patients left out of overall survival (limit {max_excluded}, "
+                "message": f"{left_out} patients left out of overall survival (limit {max_excluded}, "
                            "SSC_MAX_OS_EXCLUDED)"}
-    parts = [_os_exclusion(r, why) for r, why in list(zip(excluded["USUBJID"], excluded["exclusion_reason"]))[:10]]
-    more = f" … and {len(excluded) - 10} more" if len(excluded) > 10 else ""
+    parts = [_os_exclusion(r, why) for r, why in zip(excluded["USUBJID"], excluded["exclusion_reason"])]
+    parts += [_lost_death(r, rule, message) for r, rule, message in zip(lost["record_id"], lost["rule"],
+                                                                        lost["message"])]
+    more = f" … and {len(parts) - 10} more" if len(parts) > 10 else ""
     return {"gate": OS_GATE, "passed": False,
-            "message": "overall_survival: " + "; ".join(parts) + more
+            "message": "overall_survival: " + "; ".join(parts[:10]) + more
                        + f"; set SSC_MAX_OS_EXCLUDED (now {max_excluded}) to publish with such exclusions"}

@@ -146,3 +146,46 @@ def test_a_day0_conflict_names_the_infusion_and_enrollment_dates():
     message = os_exclusions_gate(adtte, 0)["message"]
     assert "P9 is left out (first infusion" in message and "infusion_date" in message and "death_date" not in message
 
+
+
+def test_a_recorded_death_that_does_not_reach_the_survival_analysis_counts_as_left_out():
+    adtte = pd.DataFrame({"USUBJID": ["P1"], "ANL01FL": ["Y"], "exclusion_reason": [None]})
+    lost = pd.DataFrame({"record_id": ["P7", "P8"], "rule": ["record_without_infusion_date", None],
+                         "message": ["record P7 has no valid infusion date (day 0): its rows are not loaded", None]})
+    gate = os_exclusions_gate(adtte, 1, lost)
+    assert gate["passed"] is False
+    assert gate["message"] == (
+        "overall_survival: P7 is recorded as dead but is not in the survival analysis (record P7 has no valid "
+        "infusion date (day 0): its rows are not loaded): Enter the date of the first UC-MSC infusion (YYYY-MM-DD) "
+        "on the infusion form; P8 is recorded as dead but censored as alive in the survival analysis: check its "
+        "vital status form in REDCap; set SSC_MAX_OS_EXCLUDED (now 1) to publish with such exclusions")
+    assert os_exclusions_gate(adtte, 2, lost)["passed"] is True
+
+
+def test_lost_deaths_are_the_recorded_deaths_no_adtte_row_carries(tmp_path):
+    """A: a death in adtte; B: dead, its record set aside at load; C: dead in the export, censored as alive in
+    adtte; D: alive, set aside; E: dead, left out of adtte with a reason (the gate counts it once, from adtte);
+    F: a death date without vital status Dead, set aside."""
+    import duckdb
+
+    from quality.endpoints import lost_deaths
+
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    conn.execute("create schema raw; create schema quality; create schema marts")
+    conn.execute("create table raw.records as select * from (values "
+                 "(1, 'A', '2', '2019-01-01'), (2, 'B', null, null), (3, 'B', '2', '2019-02-01'), "
+                 "(4, 'C', '2', '2019-03-01'), (5, 'D', '1', null), (6, 'E', '2', ' '), (7, 'F', null, '2020-01-01')"
+                 ") t(_source_row, record_id, vital_status, death_date)")
+    conn.execute("create table quality.quarantine as select * from (values "
+                 "(2, 'B', 'record_without_infusion_date', 'record B has no valid infusion date'), "
+                 "(3, 'B', 'record_without_infusion_date', 'record B has no valid infusion date'), "
+                 "(5, 'D', 'record_without_infusion_date', 'record D has no valid infusion date'), "
+                 "(7, 'F', 'event_unknown', 'row 7: event unknown')) t(source_row, record_id, rule, message)")
+    conn.execute("create table marts.adtte as select * from (values ('A', 0), ('C', 1), ('E', null)) "
+                 "t(USUBJID, CNSR)")
+    lost = lost_deaths(conn)
+    assert lost.to_dict("records") == [
+        {"record_id": "B", "source_row": 3, "rule": "record_without_infusion_date",
+         "message": "record B has no valid infusion date"},
+        {"record_id": "C", "source_row": 4, "rule": None, "message": None},
+        {"record_id": "F", "source_row": 7, "rule": "event_unknown", "message": "row 7: event unknown"}]
