@@ -216,12 +216,15 @@ def read_drop(drop: Drop, study: Study, key: PseudonymKey,
     result.findings += _file_findings(parsed)
     result.findings += compare_header(study, parsed.header, source)
     width = len(parsed.header)
-    for row, n_fields in parsed.ragged:
+    for row, n_fields, record_id, event in parsed.ragged:
         if row in parsed.swallowing_rows:
             continue  # the stray-quote finding names it
+        # the first cells are read before any stray quote or extra delimiter further right: the record, the event
+        named = f" (record {record_id}, event {event})" if record_id and event in study.event_names else ""
         result.findings.append(RULES["unreadable_row"].finding(
-            f"{source}, row {row}: {n_fields} fields where the header has {width}; the row cannot be aligned with "
-            "its columns and was not loaded", source_row=row))
+            f"{source}, row {row}{named}: {n_fields} fields where the header has {width}; the row cannot be aligned "
+            "with its columns and was not loaded", source_row=row, record_id=record_id if named else None,
+            event=event if named else None))
     result.seconds["parse"] = time.perf_counter() - started
 
     frame = _text_frame(parsed)

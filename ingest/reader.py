@@ -70,7 +70,8 @@ class ParsedRecords:
     # as exported, None for a cell that is empty or only whitespace
     cells: np.ndarray
     source_rows: list[int]  # spreadsheet row number of each row (header = 1)
-    ragged: list[tuple[int, int]] = field(default_factory=list)  # (source_row, number of fields)
+    # (source_row, number of fields, its first two cells: record id and event as written)
+    ragged: list[tuple[int, int, str, str]] = field(default_factory=list)
     replaced_rows: list[int] = field(default_factory=list)  # rows where undecodable bytes were replaced
     export_rows: int = 0  # data rows in the file, readable or not (swallowed rows included)
     format: ExportFormat = field(default_factory=ExportFormat)
@@ -238,7 +239,7 @@ def parse_records(path: Path, expected_columns: set[str] | None = None, events=(
     parsed = ParsedRecords(source=source, header=header, cells=np.empty((len(header), 0), dtype=object),
                            source_rows=[], format=fmt)
     row_start = _row_start(fmt.delimiter, events)
-    width = len(header)
+    width, names = len(header), set(header)
     # one column per physical line at most (a row is at least one line); the readable rows fill it from the left
     cells = np.empty((width, len(lines)), dtype=object)
     chunk: list[list[str]] = []
@@ -254,11 +255,17 @@ def parse_records(path: Path, expected_columns: set[str] | None = None, events=(
         last_line = reader.line_num
         if not values or (len(values) == 1 and not values[0].strip()):
             continue  # blank line: REDCap writes none, editors sometimes add one at the end
-        if (values[0].strip().lstrip("\ufeff") == header[0]  # compared whole only when it could be the header
-                and [v.strip().lstrip("\ufeff") for v in values] == header):  # a second export's header, BOM and all
-            parsed.repeated_headers.append(first_line)
-            row_number += 1  # a spreadsheet shows it as a row: later rows keep the numbers it shows
-            continue
+        if values[0].strip().lstrip("\ufeff") in names:  # a record id is no column name: it may be a header line
+            cells_named = [v.strip().lstrip("\ufeff") for v in values]
+            if cells_named == header:  # a second export's header, BOM and all
+                parsed.repeated_headers.append(first_line)
+                row_number += 1  # a spreadsheet shows it as a row: later rows keep the numbers it shows
+                continue
+            if sum(cell in names for cell in cells_named) * 2 >= len(cells_named):
+                raise UnreadableFileError(
+                    f"{source}, line {first_line}: a second header line whose columns are not those of line 1 (in "
+                    "another order, or other fields): two exports with different columns were joined into one file, "
+                    f"so the rows after it cannot be read by line 1's columns; {REEXPORT} (one export, all records)")
         swallowed = 0
         if row_start is not None and last_line > first_line:
             swallowed = sum(1 for line in lines[first_line:last_line] if row_start.match(line))
@@ -271,7 +278,8 @@ def parse_records(path: Path, expected_columns: set[str] | None = None, events=(
         if replaced and "\ufffd" in "".join(values):
             parsed.replaced_rows.append(row_number)
         if len(values) != width or swallowed:
-            parsed.ragged.append((row_number, len(values)))
+            parsed.ragged.append((row_number, len(values), values[0].strip(),
+                                  values[1].strip() if len(values) > 1 else ""))
             continue
         chunk.append(values)
         parsed.source_rows.append(row_number)

@@ -9,6 +9,7 @@ codes, other encodings and delimiters, other stray folders) with hypothesis.
 from __future__ import annotations
 
 import csv
+import io
 import shutil
 import tempfile
 from pathlib import Path
@@ -335,3 +336,34 @@ def test_an_older_drop_than_the_last_loaded_is_refused(tmp_path):
         with pytest.raises(DropError, match=r"2026-11-20T0200 was exported 2026-11-20 02:00, before drop "
                                             r"2026-11-25T0200"):
             land_drop(conn, open_drop(older), STUDY, KEY)
+
+
+@pytest.mark.parametrize("second_header", ["reordered", "other fields"])
+def test_batch_exports_with_different_columns_joined_into_one_file_are_refused_naming_the_line(tmp_path,
+                                                                                               second_header):
+    """The second batch's header is not line 1's: reading its rows by line 1's columns would put values in the
+    wrong fields (a tester's drop did: two patients' rows shifted, figures published)."""
+    lines = concatenated(HEADER, ROWS, 200, 0)
+    other = HEADER[:1] + HEADER[1:][::-1] if second_header == "reordered" else HEADER[:-1]
+    lines[201] = ",".join(other)
+    with pytest.raises(UnreadableFileError, match=r"line 202: a second header line whose columns are not those of "
+                                                  r"line 1 .*two exports with different columns were joined"):
+        read(write_drop(tmp_path, HEADER, ROWS, raw_lines=lines))
+
+
+def test_a_row_with_a_cell_too_many_is_set_aside_naming_its_record_and_event(tmp_path):
+    """A free-text edit such as ``Rash "patchy, on arms"`` outside quotes splits one cell in two: the row cannot be
+    aligned with its columns, and its finding names the record and event read from its first cells."""
+    i = column(HEADER, "ae_term")
+    index = next(n for n, r in enumerate(ROWS) if r[i])
+    lines = concatenated(HEADER, ROWS, len(ROWS), 0)[:len(ROWS) + 1]  # the header and the rows, once
+    split = list(ROWS[index])
+    split[i:i + 1] = ['Rash "patchy', ' on arms"']
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(split)
+    lines[index + 1] = buffer.getvalue()
+    with tempfile.TemporaryDirectory() as tmp:
+        _, result = read(write_drop(Path(tmp), HEADER, ROWS, raw_lines=lines))
+    (found,) = [f for f in result.findings if f.rule == "unreadable_row"]
+    assert (found.record_id, found.event, found.source_row) == (ROWS[index][0], ROWS[index][1], index + 2)
+    assert f"(record {ROWS[index][0]}, event {ROWS[index][1]})" in found.message
