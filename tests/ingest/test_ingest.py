@@ -77,7 +77,7 @@ def test_bom_ragged_rows_and_bad_bytes_do_not_crash(tmp_path):
     parsed = parse_records(path)
     assert parsed.header[0] == "record_id"
     assert parsed.export_rows == 4 and len(parsed.source_rows) == 3
-    assert parsed.ragged == [(5, 3)]
+    assert parsed.ragged == [(5, 3, "8", "baseline_arm_1")]  # row, cells, and the record and event it gives
     assert parsed.replaced_rows == [2]
 
 

@@ -47,7 +47,7 @@ def test_cells_are_the_csv_cells_with_blanks_as_none_across_chunks(tmp_path):
     assert parsed.cells.T.tolist() == rows
     assert parsed.source_rows == numbers
     assert parsed.cells.shape == (4, len(rows))
-    assert parsed.ragged == [(CHUNK_ROWS + 1, 5)]
+    assert parsed.ragged == [(CHUNK_ROWS + 1, 5, "x", "baseline_arm_1")]
     assert parsed.export_rows == len(rows) + 1
     assert parsed.cells[2, 1] is None and parsed.cells[2, 2] is None and parsed.cells[2, 4] == "two\nlines"
 
@@ -57,4 +57,4 @@ def test_a_file_whose_rows_are_all_unreadable_has_no_cells(tmp_path):
     path.write_text("record_id,redcap_event_name\n1,baseline_arm_1,extra\n2\n", encoding="utf-8")
     parsed = parse_records(path)
     assert parsed.cells.shape == (2, 0) and parsed.source_rows == []
-    assert parsed.export_rows == 2 and parsed.ragged == [(2, 3), (3, 1)]
+    assert parsed.export_rows == 2 and parsed.ragged == [(2, 3, "1", "baseline_arm_1"), (3, 1, "2", "")]
