@@ -118,6 +118,8 @@ def blank_missing_data_codes(frame: pd.DataFrame, study: Study, codes: dict[str,
         return findings
     owner = study.column_owner
     for column in _data_columns(frame, study):
+        if study.components_of(owner[column]):
+            continue  # a total of components keeps its code: filled but unusable, the assessment not analysed
         hit = passing(frame[column], codes.__contains__, distinct.get(column))
         if not hit.any():
             continue

@@ -287,7 +287,9 @@ _RULES = (
     Rule("missing_data_code", "ingest", "completeness", "atemporal", "warning", "nulled",
          "A cell holds one of the project's REDCap missing-data codes (SSC_MISSING_DATA_CODES; by default "
          "REDCap's UNK, NASK, NA, …): the value is missing, with that reason, and never used as a value. "
-         "Reported once per field and code, with its count and records.",
+         "Reported once per field and code, with its count and records. In a total whose components are fields "
+         "too (the mRSS total) a code is a filled but unusable value: conformance reports it and the assessment "
+         "is not analysed (the components' sum never replaces a filled total: analysis plan).",
          "Nothing to do if the value is truly unknown; enter it in REDCap if it can be found. A missing date of "
          "death or of an infusion keeps the patient out of the analyses that need it.",
          title="Missing-data code"),

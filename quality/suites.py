@@ -150,13 +150,6 @@ def is_patient_level_form(study: Study, form: str) -> bool:
             and not (events & set(study.repeating_events)))
 
 
-def calc_components(study: Study, f: Field) -> tuple[str, ...]:
-    """Fields a calc field sums (``[a] + [b] + ...`` in its dictionary formula, :attr:`Field.calc_terms`);
-    () if it is not a plain sum of fields of the study."""
-    terms = f.calc_terms
-    return terms if terms and all(name in study.by_name for name in terms) else ()
-
-
 # ---- the instrument suite and its frame ----------------------------------------------------------------------
 
 
@@ -181,7 +174,7 @@ def instrument_frame(records: pd.DataFrame, study: Study, form: str, mask: pd.Se
         if f.is_number and f.name in frame.columns:
             derived[f"{f.name}__num"] = parse_numbers(frame[f.name], integer=f.validation == "integer")
         if f.field_type == "calc" and f.name in frame.columns:
-            comps = calc_components(study, f)
+            comps = study.components_of(f)
             if comps and all(c in frame.columns for c in comps):
                 parts = []
                 for c in comps:
@@ -241,7 +234,7 @@ def instrument_suite(study: Study, form: str) -> gx.ExpectationSuite:
             # a calc field with components (the mRSS total): a filled but unusable total still counts as
             # filled, so the components' sum must not replace it: the assessment is left out, not the cell
             # nulled (analysis plan, mRSS)
-            calc = f.field_type == "calc" and bool(calc_components(study, f))
+            calc = f.field_type == "calc" and bool(study.components_of(f))
             action, then = ("excluded", "; the assessment is reported and not analysed") if calc else (None, "")
             add(gxe.ExpectColumnValuesToMatchRegex(
                 column=f.name, regex=INTEGER_REGEX if integer else NUMBER_REGEX,
@@ -256,13 +249,13 @@ def instrument_suite(study: Study, form: str) -> gx.ExpectationSuite:
                                    value_column=f.name, min=f.minimum, max=f.maximum,
                                    message=f"{f.name} = {{value}} is outside the dictionary range "
                                            f"{f.minimum or '-inf'}..{f.maximum or 'inf'}{then}")))
-            if f.field_type == "calc" and calc_components(study, f):
+            if f.field_type == "calc" and study.components_of(f):
                 add(gxe.ExpectColumnPairValuesToBeEqual(
                     column_A=f"{f.name}__usable", column_B=f"{f.name}__components_sum",
                     ignore_row_if="either_value_is_missing",
                     meta=rule_meta("calc_mismatch", field=f.name, instrument=form, value_column=f.name,
                                    message_columns=[f"{f.name}__components_sum"],
-                                   message=f"{f.name} = {{value}} but its {len(calc_components(study, f))} "
+                                   message=f"{f.name} = {{value}} but its {len(study.components_of(f))} "
                                            f"components sum to {{{f.name}__components_sum}}; the assessment "
                                            f"is reported and not analysed")))
         elif is_choice_field(f):

@@ -161,6 +161,14 @@ class Study:
         """Export columns that hold data of a form (``record_id`` excluded: it is a key, not data)."""
         return tuple(c for f in self.fields_of(form) if f.name != "record_id" for c in f.export_columns)
 
+    def components_of(self, f: Field) -> tuple[str, ...]:
+        """Fields a calc field sums (``[a] + [b] + ...`` in its dictionary formula, :attr:`Field.calc_terms`);
+        () if it is not a plain sum of fields of the study. Such a total, filled but unusable (not a number, out
+        of range, a missing-data code), still counts as filled: its components' sum never replaces it (the
+        analysis plan's mRSS rule, docs/contract.md)."""
+        terms = f.calc_terms
+        return terms if terms and all(name in self.by_name for name in terms) else ()
+
     def date_field_of(self, form: str) -> Field | None:
         """The field that dates an assessment of this form (the first date field of the form)."""
         return next((f for f in self.fields_of(form) if f.is_date and not f.identifier), None)

@@ -248,6 +248,18 @@ def test_site_codes_are_a_setting(tmp_path):
     assert parse_missing_data_codes(None) == REDCAP_MISSING_DATA_CODES
 
 
+
+def test_a_code_in_the_mrss_total_stays_for_conformance_and_a_code_in_a_site_is_missing(tmp_path):
+    """The analysis plan: a filled but unusable mRSS total is never replaced by its sites' sum; a missing-data
+    code there is such a value (conformance reports it and leaves the assessment out), not a blank."""
+    record = next(r[0] for r in ROWS if r[column(HEADER, "mrss_total")] and r[column(HEADER, "mrss_face")])
+    rows = set_cells(HEADER, ROWS, {(record, "mrss_total"): "NI", (record, "mrss_face"): "NI"})
+    frame, result = read(write_drop(tmp_path, HEADER, rows))
+    coded = [f for f in result.findings if f.rule == "missing_data_code"]
+    assert [f.field for f in coded] == ["mrss_face"]
+    assert "NI" in set(frame.loc[frame["record_id"] == record, "mrss_total"])
+    assert "NI" not in set(frame.loc[frame["record_id"] == record, "mrss_face"].dropna())
+
 def test_a_death_date_given_as_a_code_is_a_missing_death_date(tmp_path):
     record, _ = dead_records(HEADER, ROWS)[0]
     frame, _ = read(write_drop(tmp_path, HEADER, set_cells(HEADER, ROWS, {(record, "death_date"): "UNK"})))

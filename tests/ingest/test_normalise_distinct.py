@@ -34,7 +34,8 @@ def test_the_readers_distinct_cells_give_the_same_frame_and_findings(tmp_path):
     rows = [
         # a year-first date with a midnight time part: made YYYY-MM-DD by one step, its time part cut by the next
         {"record_id": "1", "redcap_event_name": "month_12_arm_1", "mrss_date": "2021/06/14 00:00", "mrss_total": "12"},
-        {"record_id": "2", "redcap_event_name": "month_12_arm_1", "mrss_date": "2021-06-15", "mrss_total": "UNK"},
+        {"record_id": "2", "redcap_event_name": "month_12_arm_1", "mrss_date": "2021-06-15", "mrss_total": "13",
+         "mrss_face": "UNK"},
         {"record_id": "1", "redcap_event_name": "baseline_arm_1", "sex": "Female", "enrollment_date": " NASK "},
         {"record_id": "2", "redcap_event_name": "baseline_arm_1", "sex": "Male", "enrollment_date": "2020-01-02"},
         {"record_id": "1", "redcap_event_name": "baseline_arm_1", "redcap_repeat_instrument": "infusion",
@@ -50,7 +51,7 @@ def test_the_readers_distinct_cells_give_the_same_frame_and_findings(tmp_path):
     assert told.equals(found)
     assert [vars(f) for f in told_findings] == [vars(f) for f in found_findings]
     assert told["mrss_date"].tolist()[:2] == ["2021-06-14", "2021-06-15"]
-    assert told["mrss_total"].tolist()[:2] == ["12", None]
+    assert told["mrss_total"].tolist()[:2] == ["12", "13"] and told["mrss_face"].tolist()[:2] == [None, None]
     assert told["enrollment_date"].tolist()[2:4] == [None, "2020-01-02"]
     assert told["sex"].tolist()[2:4] == ["1", "2"]
     assert told["infusion_weight_kg"].tolist()[4] == "61.5"

@@ -9,7 +9,6 @@ import pytest
 from analysis.outcomes import CONTRACT_KEYS
 from quality.gates import (ENDPOINT_INPUTS, ENDPOINT_PARAMS, MRSS_SITES, endpoint_coverage_gate, endpoint_patients,
                            os_exclusions_gate)
-from quality.suites import calc_components
 from study.definition import load_study
 
 STUDY = load_study()
@@ -59,7 +58,7 @@ def test_the_declared_inputs_are_fields_of_the_study_and_the_endpoints_outcomes_
     assert set(ENDPOINT_INPUTS) == set(CONTRACT_KEYS)
     for endpoint, inputs in ENDPOINT_INPUTS.items():
         assert set(inputs) <= set(STUDY.by_name), endpoint
-    assert set(MRSS_SITES) == set(calc_components(STUDY, STUDY.by_name["mrss_total"]))
+    assert set(MRSS_SITES) == set(STUDY.components_of(STUDY.by_name["mrss_total"]))
     assert {"mrss_total", "haq_di", "echo_pasp_mmhg"} <= set(ENDPOINT_PARAMS)
 
 
