@@ -231,6 +231,12 @@ def parse_records(path: Path, expected_columns: set[str] | None = None, events=(
         raise UnreadableFileError(
             f"{source}, line 1: the first column is {first}, not record_id: this is not a REDCap records export "
             f"(or not comma-, semicolon- or tab-delimited); {REEXPORT}")
+    unnamed = [str(i + 1) for i, h in enumerate(header) if not h]
+    if unnamed:
+        raise UnreadableFileError(
+            f"{source}, line 1: {len(unnamed)} column(s) of the header have no name (column {', '.join(unnamed[:10])}"
+            f"{' …' if len(unnamed) > 10 else ''}): a spreadsheet program adds such columns when it saves the file; "
+            f"{REEXPORT}")
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
         raise UnreadableFileError(f"{source}, line 1: column(s) named twice in the header: {', '.join(duplicated)}; "

@@ -8,6 +8,8 @@ come from the rules catalog (quality/rules.py).
 
 from __future__ import annotations
 
+import difflib
+
 from quality.findings import Finding
 from quality.rules import RULES
 from study.definition import KEY_COLUMNS, Field, Study
@@ -52,11 +54,17 @@ def compare_header(study: Study, header: list[str], source: str) -> list[Finding
     expected = set(study.export_columns)
     present = set(header)
     findings = []
+    unexpected = [c for c in header if c not in expected and c not in KEY_COLUMNS]
     for column in study.export_columns:
         if column not in present:
             owner = study.column_owner.get(column)
+            # a column of the export the study does not know, named much like this one: the field renamed?
+            renamed = difflib.get_close_matches(column, unexpected, n=1, cutoff=0.75)
+            hint = (f" (the export has {renamed[0]}, which the study does not know: if the field was renamed in "
+                    "REDCap, the study definition must be changed with it)" if renamed else "")
             findings.append(RULES["records_column_missing"].finding(
-                f"{source}, line 1: column {column} is missing from the records export",
+                f"{source}, line 1: column {column} is missing from the records export{hint}; export the records "
+                "again with every instrument and field (REDCap Data Exports, all data, CSV raw data)",
                 field=column, instrument=owner.form if owner else None))
     for column in header:
         if column not in expected and column not in KEY_COLUMNS:

@@ -371,6 +371,20 @@ def quarantine_causes(findings: pd.DataFrame, shown: int = 3) -> str:
     return f": most from {', '.join(parts)}{more}; fix these records in REDCap (steward worklist)"
 
 
+def duplicate_keys_message(duplicates: pd.DataFrame, shown: int = 5) -> str:
+    """The blocked duplicate-key gate in words: the rows, then each record and event they share (the first
+    ``shown``), then what to do (the rule's hint). ``duplicates``: findings of rule duplicate_key (record_id,
+    event, source_row)."""
+    keys = duplicates.assign(record=duplicates["record_id"].fillna("?").astype(str),
+                             at=duplicates["event"].fillna("?").astype(str))
+    groups = list(keys.groupby(["record", "at"], sort=False)["source_row"])
+    parts = [f"record {record} at {event} (rows {', '.join(str(int(r)) for r in rows.dropna())})"
+             for (record, event), rows in groups[:shown]]
+    more = f" and {len(groups) - shown} more" if len(groups) > shown else ""
+    return (f"{len(duplicates)} loaded rows share a record/event/instance key with another row: "
+            f"{'; '.join(parts)}{more}. {RULES[DUPLICATE_KEY_RULE].hint}")
+
+
 def evaluate_gates(findings: pd.DataFrame, recon: pd.DataFrame, n_patients: int, *, study: Study,
                    max_quarantine_share: float, max_field_share: float, min_filled: int,
                    profile: pd.DataFrame | None = None) -> list[dict]:
@@ -393,9 +407,7 @@ def evaluate_gates(findings: pd.DataFrame, recon: pd.DataFrame, n_patients: int,
                     f"({share:.1%}; limit {max_quarantine_share:.0%}, SSC_MAX_QUARANTINE_SHARE)"
                     + ("" if share <= max_quarantine_share else quarantine_causes(findings))},
         {"gate": DUPLICATES_GATE, "passed": duplicates.empty,
-         "message": "no duplicate keys" if duplicates.empty else
-                    f"{len(duplicates)} loaded rows share a record/event/instance key with another row "
-                    f"(rows {', '.join(str(r) for r in duplicates['source_row'].head(10))})"},
+         "message": "no duplicate keys" if duplicates.empty else duplicate_keys_message(duplicates)},
         {"gate": PATIENTS_GATE, "passed": n_patients > 0, "message": f"{n_patients} patients placed"},
         {"gate": RECONCILE_GATE, "passed": unbalanced.empty,
          "message": "export = loaded + quarantined for the drop and every instrument" if unbalanced.empty else

@@ -106,6 +106,28 @@ def test_header_missing_columns_are_named():
     findings = compare_header(STUDY, header, "records.csv")
     assert [(f.rule, f.field) for f in findings] == [
         ("records_column_missing", "echo_pasp_mmhg"), ("records_column_unexpected", "extra_field")]
+    assert findings[0].message.endswith("; export the records again with every instrument and field (REDCap Data "
+                                        "Exports, all data, CSV raw data)")
+
+
+def test_a_missing_column_names_the_unknown_column_that_looks_like_it_renamed():
+    header = [c if c != "mrss_total" else "mrss_total_score" for c in STUDY.export_columns]
+    missing, unexpected = compare_header(STUDY, header, "records.csv")
+    assert (missing.rule, unexpected.rule) == ("records_column_missing", "records_column_unexpected")
+    assert "column mrss_total is missing from the records export (the export has mrss_total_score, which the " \
+           "study does not know: if the field was renamed in REDCap, the study definition must be changed with " \
+           "it)" in missing.message
+
+
+def test_unnamed_header_columns_are_refused_saying_so(tmp_path):
+    folder = write_drop(tmp_path / "d", PATIENT)
+    path = folder / "SSC_DATA_2026-11-24_0200.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(line + ",," for line in lines) + "\n")  # a spreadsheet's two empty columns
+    width = len(lines[0].split(","))
+    with pytest.raises(UnreadableFileError, match=rf"line 1: 2 column\(s\) of the header have no name \(column "
+                                                  rf"{width + 1}, {width + 2}\): a spreadsheet program"):
+        parse_records(path)
 
 
 def test_pseudonym_is_keyed_and_stable():

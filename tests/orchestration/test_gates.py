@@ -42,9 +42,13 @@ def test_structure_gate_names_the_field():
 
 
 def test_a_duplicate_key_blocks_but_is_not_a_structural_problem():
-    duplicate = RULES["duplicate_key"].finding("2 rows share a key", record_id="7", source_row=12)
-    result = gates([duplicate])
-    assert result["no_duplicate_keys"]["passed"] is False and "12" in result["no_duplicate_keys"]["message"]
+    duplicate = [RULES["duplicate_key"].finding("2 rows share a key", record_id="7", event="month_12_arm_1",
+                                                source_row=row) for row in (12, 19)]
+    result = gates(duplicate)
+    assert result["no_duplicate_keys"]["passed"] is False
+    assert result["no_duplicate_keys"]["message"] == (
+        "2 loaded rows share a record/event/instance key with another row: record 7 at month_12_arm_1 (rows 12, 19). "
+        + RULES["duplicate_key"].hint)
     assert result["structure_matches_study"]["passed"] is True
 
 
