@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 
@@ -111,15 +111,38 @@ def _one(folder: Path, pattern: re.Pattern, plain_name: str, shown: str, what: s
     return candidates[0]
 
 
+#: how far the export time in the records file's name and in the drop folder's name may differ (the folder may be
+#: named when the file is copied, later the same day), and how far ahead of this machine's clock an export may be
+#: (time zones)
+EXPORT_TIME_TOLERANCE = timedelta(days=1)
+
+
 def _export_datetime(records_file: Path, folder: Path) -> datetime:
-    """When the export was taken: from REDCap's file name, else from the drop's name, else the file time."""
+    """When the export was taken: from REDCap's file name, else from the drop's name, else the file time.
+
+    Every date of the study is checked against it (a death or a visit after the export cannot have happened yet),
+    so it must be right: DropError when the file name and the folder name disagree by more than
+    :data:`EXPORT_TIME_TOLERANCE`, or when it is later than this machine's clock by more than that."""
     match = _RECORDS_NAME.match(records_file.name)
-    if match:
-        return datetime.strptime(f"{match['date']} {match['time']}", "%Y-%m-%d %H%M")
     from_name = drop_time(folder.name)
-    if from_name is not None:
-        return from_name
-    return datetime.fromtimestamp(records_file.stat().st_mtime).replace(microsecond=0)
+    if match:
+        exported = datetime.strptime(f"{match['date']} {match['time']}", "%Y-%m-%d %H%M")
+        if from_name is not None and abs(exported - from_name) > EXPORT_TIME_TOLERANCE:
+            raise DropError(
+                f"drop {folder.name}: the records file {records_file.name} says it was exported "
+                f"{exported:%Y-%m-%d %H:%M}, the drop folder's name says {from_name:%Y-%m-%d %H:%M}; which is right "
+                "cannot be told, and every date is checked against it: name the folder by the export's date and time "
+                "(YYYY-MM-DDTHHMM) and keep REDCap's file name")
+    elif from_name is not None:
+        exported = from_name
+    else:
+        exported = datetime.fromtimestamp(records_file.stat().st_mtime).replace(microsecond=0)
+    if exported - datetime.now() > EXPORT_TIME_TOLERANCE:
+        raise DropError(
+            f"drop {folder.name}: exported {exported:%Y-%m-%d %H:%M} by its names, which is after this machine's "
+            f"clock ({datetime.now():%Y-%m-%d %H:%M}): check the drop folder's name and the records file's name "
+            "(often a typo in the year), or the machine's clock")
+    return exported
 
 
 def _inside_inbox(path: Path, inbox: Path, drop_id: str) -> None:
