@@ -3,8 +3,9 @@
 --
 -- The anchors are checked against each other here, so that no later model measures time from a date that
 -- cannot be placed (the plausibility suite reports the same conflicts to the steward, rule by rule):
--- * a death that cannot be placed (recorded as dead with no usable date, or dated before day 0, before
---   enrollment or after the export date): death_date is NULL, death_date_recorded keeps the staged value;
+-- * a death that cannot be placed (recorded as dead with no usable date, two different death dates, a death
+--   date while the vital status is not Dead, or dated before day 0, before enrollment or after the export date):
+--   death_date is NULL, death_date_recorded keeps the staged value;
 -- * a last contact before day 0 or after the export date: last_contact_date is NULL (censoring falls back to
 --   the latest assessment);
 -- * death_conflict says why a recorded death cannot be placed (NULL when it can, or there is none);
@@ -56,6 +57,7 @@ vital_status as (
         arg_max(last_contact_date, coalesce(last_contact_date, date '1900-01-01')) as last_contact_date,
         arg_max(vital_status_code, coalesce(last_contact_date, date '1900-01-01')) as vital_status_code,
         min(death_date) as death_date,
+        count(distinct death_date) as n_death_dates,
         -- the form the death date comes from (else the latest form)
         coalesce(arg_min(source_row, death_date),
                  arg_max(source_row, coalesce(last_contact_date, date '1900-01-01'))) as death_source_row,
@@ -89,6 +91,9 @@ anchors as (
         case
             when vital_status.death_date is null and vital_status.vital_status_code = 2
                 then 'recorded as dead without a usable death date'
+            when vital_status.n_death_dates > 1 then 'two different death dates recorded'
+            when vital_status.death_date is not null and vital_status.vital_status_code <> 2
+                then 'a death date recorded while the vital status is not Dead'
             when vital_status.death_date < infusions.day0_date then 'death date before day 0'
             when vital_status.death_date < enrollment.enrollment_date then 'death date before enrollment'
             when vital_status.death_date > export.export_date then 'death date after the export date'
