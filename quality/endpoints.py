@@ -4,7 +4,8 @@
   (:func:`quality.gates.endpoint_patients`), appended to ``quality.endpoint_coverage`` (run_id, drop_id,
   endpoint, patients, published, computed_at) for this run, and the two gates (:func:`quality.gates.
   endpoint_coverage_gate` against the last published run, :func:`quality.gates.os_exclusions_gate` with the
-  deaths that do not reach the survival analysis, :func:`lost_deaths`).
+  deaths that do not reach the survival analysis, :func:`lost_deaths`), and
+  :func:`quality.gates.one_record_per_patient_gate`.
 - :func:`mark_published`: once the study report is published, this run becomes the one the next runs compare
   with; its field profile is kept as ``quality.field_profile_published``.
 
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from quality.gates import ENDPOINT_PARAMS, endpoint_coverage_gate, endpoint_patients, os_exclusions_gate
+from quality.gates import (ENDPOINT_PARAMS, endpoint_coverage_gate, endpoint_patients, one_record_per_patient_gate,
+                           os_exclusions_gate)
 from quality.store import quality_tables
 
 COVERAGE_TABLE = "quality.endpoint_coverage"
@@ -45,7 +47,7 @@ def endpoint_marts(conn: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
     :func:`~quality.gates.endpoint_patients` and the survival gate read."""
     params = ", ".join(f"'{p}'" for p in ENDPOINT_PARAMS)
     return {
-        "adsl": conn.execute("select USUBJID, ild_baseline, pah_baseline from marts.adsl").df(),
+        "adsl": conn.execute("select USUBJID, ild_baseline, pah_baseline, subject_pseudonym from marts.adsl").df(),
         "adbds": conn.execute("select USUBJID, PARAMCD, AVISIT, ANL01FL, AVAL from marts.adbds "
                               f"where PARAMCD in ({params})").df(),
         "adtte": conn.execute("select * from marts.adtte").df(),
@@ -132,6 +134,7 @@ def check_endpoints(conn: duckdb.DuckDBPyConnection, run_id: str, max_endpoint_l
     gates = [
         endpoint_coverage_gate(coverage, previous, profile, previous_profile, max_endpoint_loss, label),
         os_exclusions_gate(marts["adtte"], max_os_excluded, lost_deaths(conn)),
+        one_record_per_patient_gate(marts["adsl"]),
     ]
     return EndpointCheck(coverage, previous, label, gates)
 

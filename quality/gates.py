@@ -63,6 +63,7 @@ RECONCILE_GATE = "rows_reconcile"
 FIELDS_GATE = "fields_usable"
 ENDPOINT_GATE = "endpoint_coverage_kept"
 OS_GATE = "os_exclusions_within_limit"
+PATIENT_GATE = "one_record_per_patient"
 
 # Rules of value conformance: a finding of these says the cell's value is unusable.
 VALUE_CONFORMANCE_RULES = ("date_format", "number_format", "integer_format", "choice_code_invalid",
@@ -566,6 +567,22 @@ def _os_exclusion(record_id: str, reason: object) -> str:
     else:
         what = f"{record_id} is recorded as dead but left out ({reason})"
     return f"{what}: fix death_date in REDCap (vital status form)"
+
+
+def one_record_per_patient_gate(adsl: pd.DataFrame) -> dict:
+    """``one_record_per_patient``: no two adsl patients (USUBJID) share an MRN (``subject_pseudonym``, its keyed
+    pseudonym; never shown): one patient entered as two records is counted twice in every analysis. The message
+    names the records (the first 10 groups) and what to do."""
+    known = adsl[adsl["subject_pseudonym"].notna()]
+    groups = known.groupby("subject_pseudonym")["USUBJID"].agg(lambda ids: sorted(set(ids)))
+    shared = sorted(ids for ids in groups if len(ids) > 1)
+    if not shared:
+        return {"gate": PATIENT_GATE, "passed": True, "message": f"{len(adsl)} patients, one record each (by MRN)"}
+    parts = [" and ".join(ids) for ids in shared[:10]]
+    more = f" … and {len(shared) - 10} more" if len(shared) > 10 else ""
+    return {"gate": PATIENT_GATE, "passed": False,
+            "message": f"{'; '.join(parts)}{more}: the same MRN in two records, one patient counted twice in every "
+                       f"analysis; {RULES['same_patient_two_records'].hint}"}
 
 
 def _lost_death(record_id: str, rule: object, message: object) -> str:

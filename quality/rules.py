@@ -371,6 +371,12 @@ _RULES = (
          "Correct death_date on the vital status form (or the infusion/enrollment date the message names) in "
          "REDCap, or set SSC_MAX_OS_EXCLUDED to publish with such exclusions.",
          title="Patients left out of survival"),
+    Rule("same_patient_two_records", "gates", "plausibility", "uniqueness", "error", "blocked",
+         "Two records of the export carry the same MRN (compared by its keyed pseudonym): one patient entered "
+         "twice would be counted twice in every analysis; the run stops at gate one_record_per_patient naming the "
+         "records.",
+         "Merge the two records in REDCap (keep one), or correct the MRN of the record that is another patient.",
+         title="One patient in two records"),
     # ---- the engine itself -----------------------------------------------------------------------------------
     Rule("gx_expectation_error", "any", "conformance", "value", "error", "none",
          "An expectation could not be evaluated (GX raised an exception); its column was not checked.",

@@ -15,7 +15,7 @@ from orchestration.markdown import table
 from orchestration.resources import StudyLocations, Warehouse
 from orchestration.settings import DEFAULT_MAX_ENDPOINT_LOSS, DEFAULT_MAX_OS_EXCLUDED
 from quality import endpoints as coverage
-from quality.gates import ENDPOINT_GATE, ENDPOINT_INPUTS, OS_GATE
+from quality.gates import ENDPOINT_GATE, ENDPOINT_INPUTS, OS_GATE, PATIENT_GATE
 
 ENDPOINTS = dg.AssetKey(["quality", "endpoints"])
 MARTS = ("adsl", "adbds", "adtte", "adae")
@@ -28,7 +28,10 @@ ENDPOINT_CHECKS = {
                                for e, i in ENDPOINT_INPUTS.items()),
     OS_GATE: f"At most SSC_MAX_OS_EXCLUDED (default {DEFAULT_MAX_OS_EXCLUDED}) patients are left out of overall "
              "survival (marts.adtte without ANL01FL: recorded as dead without a usable death date, or day 0 in "
-             "doubt); a failure names each record and the field to fix in REDCap.",
+             "doubt), or whose recorded death no adtte row carries; a failure names each record and the field to "
+             "fix in REDCap.",
+    PATIENT_GATE: "No two patients of marts.adsl share an MRN (compared by its keyed pseudonym): one patient in two "
+                  "records would be counted twice; a failure names the records to merge in REDCap.",
 }
 
 
@@ -56,6 +59,6 @@ def endpoints(context: dg.AssetExecutionContext, warehouse: Warehouse, locations
     yield dg.MaterializeResult(metadata={"coverage": dg.MetadataValue.md(table(rows, max_rows=len(rows))),
                                          "compared_with": result.label or "no published run"})
     settings = {ENDPOINT_GATE: {"SSC_MAX_ENDPOINT_LOSS": locations.max_endpoint_loss},
-                OS_GATE: {"SSC_MAX_OS_EXCLUDED": locations.max_os_excluded}}
+                OS_GATE: {"SSC_MAX_OS_EXCLUDED": locations.max_os_excluded}, PATIENT_GATE: {}}
     for gate in result.gates:
         yield gate_check_result(gate, settings[gate["gate"]])

@@ -188,3 +188,14 @@ def test_lost_deaths_are_the_recorded_deaths_no_adtte_row_carries(tmp_path):
          "message": "record B has no valid infusion date"},
         {"record_id": "C", "source_row": 4, "rule": None, "message": None},
         {"record_id": "F", "source_row": 7, "rule": "event_unknown", "message": "row 7: event unknown"}]
+
+
+def test_two_records_with_one_mrn_block_naming_the_records_never_the_mrn():
+    from quality.gates import one_record_per_patient_gate
+
+    adsl = pd.DataFrame({"USUBJID": ["P1", "P2", "P3", "P4"], "subject_pseudonym": ["h1", "h2", "h1", None]})
+    gate = one_record_per_patient_gate(adsl)
+    assert gate["passed"] is False and gate["gate"] == "one_record_per_patient"
+    assert gate["message"].startswith("P1 and P3: the same MRN in two records, one patient counted twice")
+    assert "h1" not in gate["message"]
+    assert one_record_per_patient_gate(adsl[adsl["USUBJID"] != "P3"])["passed"] is True
