@@ -111,9 +111,8 @@ def _one(folder: Path, pattern: re.Pattern, plain_name: str, shown: str, what: s
     return candidates[0]
 
 
-#: how far the export time in the records file's name and in the drop folder's name may differ (the folder may be
-#: named when the file is copied, later the same day), and how far ahead of this machine's clock an export may be
-#: (time zones)
+#: how far the export time in the records file's name may be after the drop folder's name, and how far ahead of
+#: this machine's clock an export may be (time zones)
 EXPORT_TIME_TOLERANCE = timedelta(days=1)
 
 
@@ -121,18 +120,19 @@ def _export_datetime(records_file: Path, folder: Path) -> datetime:
     """When the export was taken: from REDCap's file name, else from the drop's name, else the file time.
 
     Every date of the study is checked against it (a death or a visit after the export cannot have happened yet),
-    so it must be right: DropError when the file name and the folder name disagree by more than
-    :data:`EXPORT_TIME_TOLERANCE`, or when it is later than this machine's clock by more than that."""
+    so it must not be too late: DropError when the file name gives a time later than the folder name's by more than
+    :data:`EXPORT_TIME_TOLERANCE`, or when it is later than this machine's clock by more than that. (An export
+    file older than its folder's name, a copy made later, is taken at its own, earlier time.)"""
     match = _RECORDS_NAME.match(records_file.name)
     from_name = drop_time(folder.name)
     if match:
         exported = datetime.strptime(f"{match['date']} {match['time']}", "%Y-%m-%d %H%M")
-        if from_name is not None and abs(exported - from_name) > EXPORT_TIME_TOLERANCE:
+        if from_name is not None and exported - from_name > EXPORT_TIME_TOLERANCE:
             raise DropError(
                 f"drop {folder.name}: the records file {records_file.name} says it was exported "
-                f"{exported:%Y-%m-%d %H:%M}, the drop folder's name says {from_name:%Y-%m-%d %H:%M}; which is right "
-                "cannot be told, and every date is checked against it: name the folder by the export's date and time "
-                "(YYYY-MM-DDTHHMM) and keep REDCap's file name")
+                f"{exported:%Y-%m-%d %H:%M}, after the time the drop folder's name gives ({from_name:%Y-%m-%d %H:%M}); "
+                "which is right cannot be told, and every date is checked against it: name the folder by the "
+                "export's date and time (YYYY-MM-DDTHHMM) and keep REDCap's file name")
     elif from_name is not None:
         exported = from_name
     else:
