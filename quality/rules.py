@@ -366,8 +366,9 @@ _RULES = (
          title="Endpoint lost its patients"),
     Rule("os_patients_excluded", "gates", "completeness", "temporal", "error", "blocked",
          "More than SSC_MAX_OS_EXCLUDED (default 0) patients cannot be placed in time and are left out of overall "
-         "survival (recorded as dead without a usable death date, a death before day 0 or enrollment, day 0 in "
-         "doubt); the run stops at gate os_exclusions_within_limit naming each record and the field to fix.",
+         "survival (recorded as dead without a usable death date, two death dates, a death date before day 0 or "
+         "enrollment or after the export date, day 0 in doubt, or a recorded death that no survival row carries); "
+         "the run stops at gate os_exclusions_within_limit naming each record and the field to fix.",
          "Correct death_date on the vital status form (or the infusion/enrollment date the message names) in "
          "REDCap, or set SSC_MAX_OS_EXCLUDED to publish with such exclusions.",
          title="Patients left out of survival"),

@@ -54,7 +54,8 @@ def marts(with_mrss: list[str]) -> dict[str, pd.DataFrame]:
             ((rid, visit) for rid in with_mrss for visit in (("baseline", 0, 0, 20.0), ("month_12", 4, 365, 15.0))),
             start=1)])
     return {
-        "adsl": pd.DataFrame({"USUBJID": PATIENTS, "ild_baseline": False, "pah_baseline": False}),
+        "adsl": pd.DataFrame({"USUBJID": PATIENTS, "ild_baseline": False, "pah_baseline": False,
+                              "subject_pseudonym": [f"mrn-of-{p}" for p in PATIENTS]}),
         "adbds": adbds,
         "adtte": pd.DataFrame({"USUBJID": PATIENTS, "PARAMCD": "OS", "CNSR": 1, "ADY": 400, "ANL01FL": "Y",
                                "exclusion_reason": None}),
