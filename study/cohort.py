@@ -224,6 +224,15 @@ def identity(rng: random.Random, index: int, canaries: bool) -> Identity:
     return fake
 
 
+def registry_mrn(seed: int, index: int) -> str:
+    """The hospital number of patient ``index`` of a generated registry: ``HN`` and 7 digits, distinct for every
+    index below 9,000,000 (an affine map of the index, 7919 being prime to 9,000,000), shifted by the seed. Drawn at
+    random, 7-digit numbers repeat about 20 times among 20,000 patients (the birthday bound), and one MRN in two
+    records is one patient counted twice, which the pipeline stops (gate one_record_per_patient). The draw in
+    :func:`identity` is still made, so every other value of a patient is as before."""
+    return f"HN{1000000 + (index * 7919 + seed * 104729) % 9000000}"
+
+
 def enrollment_values(ident: Identity, rng: random.Random, *, sex: int, enrollment_date: dt.date, subtype: int,
                       day0: dt.date, ild: bool, pah: bool, ulcers: bool) -> dict[str, str]:
     disease_years = rng.uniform(0.5, 6.0) if subtype == 1 else rng.uniform(1.0, 12.0)
@@ -305,6 +314,8 @@ class CohortGenerator:
         rid = record_id(index)
         p = PatientRecord(rid)
         ident = identity(rng, index, self.canaries)
+        if not self.canaries:
+            ident.mrn = registry_mrn(self.seed, index)
         sex = 1 if rng.random() < 0.84 else 2
         subtype = rng.choices((1, 2, 3), weights=(68, 27, 5))[0]
         ild = rng.random() < 0.6

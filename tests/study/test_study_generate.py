@@ -158,3 +158,12 @@ def test_canaries_change_identifiers_only(tmp_path):
     others = [c for c in plain.columns if c not in ("mrn", "patient_name", "phone")]
     assert plain[others].equals(canary[others])
     assert not plain.mrn.equals(canary.mrn)
+
+
+def test_a_registry_has_one_mrn_per_patient():
+    """Random 7-digit MRNs would repeat about 20 times in 20,000 patients: one patient in two records to the
+    pipeline (gate one_record_per_patient)."""
+    from study.cohort import registry_mrn
+
+    mrns = {registry_mrn(2000, i) for i in range(1, 100_001)}
+    assert len(mrns) == 100_000 and all(len(m) == 9 and m.startswith("HN") for m in mrns)
