@@ -182,9 +182,10 @@ def anchors_frame(anchors: pd.DataFrame) -> pd.DataFrame:
     death_recorded = _dt(a["death_date_recorded"]) if "death_date_recorded" in a.columns else death
     contact = _dt(_col(a, "last_contact_date_recorded" if "last_contact_date_recorded" in a.columns
                        else "last_contact_date"))
+    export = _dt(_col(a, "export_date"))
     dead = recorded_dead(a)
     text = {"enrollment_date__text": _date_text(enrollment), "day0_date__text": _date_text(day0),
-            "export_date__text": _date_text(_dt(_col(a, "export_date")))}
+            "export_date__text": _date_text(export)}
     from_day0 = _days(death_recorded, day0)
     deaths = pd.DataFrame({
         "record_id": a["record_id"], "anchor": "death", "instrument": VITAL_STATUS_FORM,
@@ -195,7 +196,7 @@ def anchors_frame(anchors: pd.DataFrame) -> pd.DataFrame:
         "death_days_from_day0": from_day0,
         # before enrollment is only asked of a death on or after day 0 (one finding per death date)
         "death_days_from_enrollment": _days(death_recorded, enrollment).where(~(from_day0 < 0)),
-        "death_days_after_export": _days(death_recorded, _dt(_col(a, "export_date"))),
+        "death_days_after_export": _days(death_recorded, export),
         "death_date": death, "last_assessment_date": _dt(_col(a, "last_assessment_date")), **text,
     }).loc[dead]
     day0s = pd.DataFrame({
@@ -212,7 +213,8 @@ def anchors_frame(anchors: pd.DataFrame) -> pd.DataFrame:
     frame["source_row"] = pd.to_numeric(frame["source_row"], errors="coerce").astype("Int64")
     frame["last_assessment_date__text"] = _date_text(_dt(_col(frame, "last_assessment_date")))
     for c in ("death_date__usable_if_dead", "death_days_from_day0", "death_days_from_enrollment",
-              "death_days_after_export", "day0_days_from_enrollment", "last_contact_days_from_day0", "death_date", "last_assessment_date"):
+              "death_days_after_export", "day0_days_from_enrollment", "last_contact_days_from_day0", "death_date",
+              "last_assessment_date"):
         if c not in frame.columns:
             frame[c] = None
     return frame
