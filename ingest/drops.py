@@ -137,10 +137,11 @@ def _export_datetime(records_file: Path, folder: Path) -> datetime:
         exported = from_name
     else:
         exported = datetime.fromtimestamp(records_file.stat().st_mtime).replace(microsecond=0)
-    if exported - datetime.now() > EXPORT_TIME_TOLERANCE:
+    now = datetime.now()
+    if exported - now > EXPORT_TIME_TOLERANCE:
         raise DropError(
             f"drop {folder.name}: exported {exported:%Y-%m-%d %H:%M} by its names, which is after this machine's "
-            f"clock ({datetime.now():%Y-%m-%d %H:%M}): check the drop folder's name and the records file's name "
+            f"clock ({now:%Y-%m-%d %H:%M}): check the drop folder's name and the records file's name "
             "(often a typo in the year), or the machine's clock")
     return exported
 
